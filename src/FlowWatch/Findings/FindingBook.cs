@@ -1,0 +1,83 @@
+using Prometheus;
+
+namespace FlowWatch.Findings;
+
+/// <summary>All findings of all detectors: the open ones and a bounded list of recently resolved ones.</summary>
+/// <remarks>Thread-safe: the pipeline writes, the API reads. Keeps <c>flowwatch_findings{kind,severity}</c>.</remarks>
+public sealed class FindingBook
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Finding> _open = new(StringComparer.Ordinal);
+    private readonly LinkedList<Finding> _resolved = new();
+    private readonly int _resolvedCapacity;
+    private readonly Gauge _openGauge;
+    private readonly Counter _raised;
+
+    public FindingBook(IMetricFactory metrics, int resolvedCapacity = 1000)
+    {
+        _resolvedCapacity = resolvedCapacity;
+        _openGauge = metrics.CreateGauge("flowwatch_findings", "Open findings by kind and severity.",
+            new GaugeConfiguration { LabelNames = ["kind", "severity"] });
+        _raised = metrics.CreateCounter("flowwatch_findings_raised_total", "Findings opened since start, by kind.",
+            new CounterConfiguration { LabelNames = ["kind"] });
+        // Publish zeros for every kind so dashboards and "absent" alerts see the series from the start.
+        foreach (var k in Enum.GetValues<FindingKind>())
+        {
+            _raised.WithLabels(Finding.KindName(k));
+            foreach (var s in Enum.GetValues<Severity>())
+                _openGauge.WithLabels(Finding.KindName(k), SeverityName(s)).Set(0);
+        }
+    }
+
+    /// <summary>Every finding ever raised, counted once per Id (for replay reports).</summary>
+    public long RaisedTotal { get; private set; }
+
+    public static string SeverityName(Severity s) => s.ToString().ToLowerInvariant();
+
+    public void Apply(Finding finding)
+    {
+        lock (_gate)
+        {
+            if (finding.State == FindingState.Open)
+            {
+                if (_open.TryGetValue(finding.Id, out var previous))
+                {
+                    if (previous.Severity != finding.Severity)
+                    {
+                        _openGauge.WithLabels(Finding.KindName(previous.Kind), SeverityName(previous.Severity)).Dec();
+                        _openGauge.WithLabels(Finding.KindName(finding.Kind), SeverityName(finding.Severity)).Inc();
+                    }
+                }
+                else
+                {
+                    RaisedTotal++;
+                    _raised.WithLabels(Finding.KindName(finding.Kind)).Inc();
+                    _openGauge.WithLabels(Finding.KindName(finding.Kind), SeverityName(finding.Severity)).Inc();
+                }
+                _open[finding.Id] = finding;
+            }
+            else if (_open.Remove(finding.Id, out var previous))
+            {
+                _openGauge.WithLabels(Finding.KindName(previous.Kind), SeverityName(previous.Severity)).Dec();
+                _resolved.AddFirst(finding);
+                if (_resolved.Count > _resolvedCapacity) _resolved.RemoveLast();
+            }
+        }
+    }
+
+    public IReadOnlyList<Finding> OpenFindings
+    {
+        get { lock (_gate) return _open.Values.OrderByDescending(f => f.LastSeen).ToList(); }
+    }
+
+    public IReadOnlyList<Finding> RecentlyResolved
+    {
+        get { lock (_gate) return _resolved.ToList(); }
+    }
+
+    /// <summary>Open first (newest first), then resolved (newest first).</summary>
+    public IReadOnlyList<Finding> All
+    {
+        get { lock (_gate) return _open.Values.OrderByDescending(f => f.LastSeen).Concat(_resolved).ToList(); }
+    }
+}

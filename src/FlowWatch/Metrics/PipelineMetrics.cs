@@ -1,0 +1,59 @@
+using FlowWatch.Flows;
+using Prometheus;
+
+namespace FlowWatch.Metrics;
+
+/// <summary>FlowWatch's own health: flows seen, events Hubble lost, records shed, connection state.</summary>
+public sealed class PipelineMetrics
+{
+    private readonly Counter.Child[] _byVerdict;
+
+    public PipelineMetrics(IMetricFactory metrics)
+    {
+        var flows = metrics.CreateCounter("flowwatch_flows_total", "Flows processed, by verdict.",
+            new CounterConfiguration { LabelNames = ["verdict"] });
+        _byVerdict = Enum.GetValues<Verdict>().Select(v => flows.WithLabels(VerdictName(v))).ToArray();
+        LostEvents = metrics.CreateCounter("flowwatch_lost_events_total",
+            "Events Hubble reported lost (lost_events), by where they were lost.",
+            new CounterConfiguration { LabelNames = ["source"] });
+        Shed = metrics.CreateCounter("flowwatch_shed_total",
+            "Records FlowWatch dropped to stay within its bounds, by the queue or map that shed them.",
+            new CounterConfiguration { LabelNames = ["queue"] });
+        Connected = metrics.CreateGauge("flowwatch_hubble_connected",
+            "1 while the flow stream from Hubble is open, else 0.", new GaugeConfiguration { LabelNames = ["target"] });
+        Reconnects = metrics.CreateCounter("flowwatch_hubble_reconnects_total",
+            "Times the flow stream was re-opened after a failure.", new CounterConfiguration { LabelNames = ["target"] });
+        Duplicates = metrics.CreateCounter("flowwatch_duplicate_flows_skipped_total",
+            "Flows skipped on reconnect because they had already been processed.");
+        BadInput = metrics.CreateCounter("flowwatch_bad_input_total",
+            "Messages or lines that could not be decoded, by source kind.", new CounterConfiguration { LabelNames = ["source"] });
+        QueueDepth = metrics.CreateGauge("flowwatch_intake_queue_depth", "Flows waiting for the pipeline.");
+        EventTimeLag = metrics.CreateGauge("flowwatch_event_time_lag_seconds",
+            "Wall time minus the event time of the newest flow processed.");
+        HubbleFlowRate = metrics.CreateGauge("flowwatch_hubble_seen_flows",
+            "Flows Hubble itself reports seen (ServerStatus.seen_flows).", new GaugeConfiguration { LabelNames = ["target"] });
+        HubbleNodes = metrics.CreateGauge("flowwatch_hubble_nodes",
+            "Nodes behind the Relay, by state (ServerStatus).", new GaugeConfiguration { LabelNames = ["target", "state"] });
+        foreach (var q in new[] { "intake" }) Shed.WithLabels(q);
+        foreach (var s in new[] { "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER" }) LostEvents.WithLabels(s);
+    }
+
+    public Counter LostEvents { get; }
+    public Counter Shed { get; }
+    public Gauge Connected { get; }
+    public Counter Reconnects { get; }
+    public Counter Duplicates { get; }
+    public Counter BadInput { get; }
+    public Gauge QueueDepth { get; }
+    public Gauge EventTimeLag { get; }
+    public Gauge HubbleFlowRate { get; }
+    public Gauge HubbleNodes { get; }
+
+    public void CountFlow(Verdict verdict) => _byVerdict[(int)verdict < _byVerdict.Length ? (int)verdict : 0].Inc();
+
+    public static string VerdictName(Verdict v) => v switch
+    {
+        Verdict.Unknown => "unknown",
+        _ => v.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using FlowWatch.Flows;
+using FlowWatch.Kubernetes;
+
+namespace FlowWatch.Pipeline;
+
+/// <summary>The bounded queue between flow sources and the pipeline, and the pump that drains it.</summary>
+/// <remarks>
+/// Sources never wait on the pipeline: when the queue is full the oldest flow is shed and counted
+/// (<c>flowwatch_shed_total{queue="intake"}</c>), so a slow detector shows up as a number, not as a
+/// stalled gRPC stream. When live and idle, the pump moves event time on by wall time so timeouts
+/// (a DNS request with no answer) still fire.
+/// </remarks>
+public sealed class FlowIntake
+{
+    private readonly Channel<FlowRecord> _channel;
+    private readonly ConcurrentQueue<ClusterEvent> _cluster = new();
+    private readonly FlowPipeline _pipeline;
+    private readonly int _capacity;
+    private long _shed;
+    private long _clusterShed;
+
+    public FlowIntake(FlowPipeline pipeline, int capacity = 100_000)
+    {
+        _pipeline = pipeline;
+        _capacity = capacity;
+        _channel = Channel.CreateBounded<FlowRecord>(
+            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => { Interlocked.Increment(ref _shed); pipeline.Metrics.Shed.WithLabels("intake").Inc(); });
+    }
+
+    public int Capacity => _capacity;
+    public long Shed => Interlocked.Read(ref _shed);
+    public int Depth => _channel.Reader.Count;
+    /// <summary>True while the queue is more than half full: the pipeline is not keeping up.</summary>
+    public bool Overloaded => Depth > _capacity / 2;
+
+    public bool Write(FlowRecord flow) => _channel.Writer.TryWrite(flow);
+
+    public void Write(ClusterEvent change)
+    {
+        if (_cluster.Count >= _capacity) { Interlocked.Increment(ref _clusterShed); _pipeline.Metrics.Shed.WithLabels("cluster").Inc(); return; }
+        _cluster.Enqueue(change);
+    }
+
+    /// <summary>No more flows will come; the pump finishes what is queued and returns.</summary>
+    public void Complete() => _channel.Writer.TryComplete();
+
+    /// <summary>Feeds the pipeline until the intake completes or <paramref name="ct"/> fires.</summary>
+    /// <param name="live">Advance event time by wall time while idle (live streams, not replays).</param>
+    public async Task PumpAsync(bool live, CancellationToken ct)
+    {
+        var reader = _channel.Reader;
+        var lastWall = DateTimeOffset.UtcNow;
+        var lastEvent = DateTimeOffset.MinValue;
+        try
+        {
+            while (true)
+            {
+                DrainCluster();
+                var got = reader.TryRead(out var flow);
+                if (!got)
+                {
+                    _pipeline.Metrics.QueueDepth.Set(0);
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    idle.CancelAfter(TimeSpan.FromMilliseconds(500));
+                    bool more;
+                    try { more = await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested) { more = true; }
+                    if (!more) break;
+                    if (live && _pipeline.Started && reader.Count == 0)
+                    {
+                        // Idle: let event time follow the wall clock from the last flow seen.
+                        var wall = DateTimeOffset.UtcNow;
+                        _pipeline.AdvanceTo(lastEvent == DateTimeOffset.MinValue ? wall : lastEvent + (wall - lastWall));
+                    }
+                    continue;
+                }
+                _pipeline.Process(flow!);
+                lastEvent = _pipeline.Now;
+                lastWall = DateTimeOffset.UtcNow;
+                if ((_pipeline.Stats.Flows & 1023) == 0)
+                {
+                    _pipeline.Metrics.QueueDepth.Set(reader.Count);
+                    _pipeline.Metrics.EventTimeLag.Set((lastWall - lastEvent).TotalSeconds);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        DrainCluster();
+    }
+
+    private void DrainCluster()
+    {
+        while (_cluster.TryDequeue(out var change)) _pipeline.Apply(change);
+    }
+}
