@@ -22,17 +22,34 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
         var bad = new List<BadLine>();
         long badCount = 0, flows = 0;
         var lost = new Dictionary<string, ulong>();
-        foreach (var file in files)
+        // Several files (one per node, say) are merged by event time, so the detectors see one ordered stream.
+        var readers = files.Select((file, index) => (file, items: reader.Read(file, Path.GetFileNameWithoutExtension(file)).GetEnumerator())).ToList();
+        var heads = new PriorityQueue<(int Reader, FlowRecord Flow), long>();
+        try
         {
-            foreach (var item in reader.Read(file, Path.GetFileNameWithoutExtension(file)))
+            for (var i = 0; i < readers.Count; i++) Pull(i);
+            while (heads.TryDequeue(out var head, out _))
             {
                 ct.ThrowIfCancellationRequested();
-                if (item.Flow is { } flow)
-                {
-                    pipeline.Process(flow);
-                    if (++flows % 100_000 == 0) Progress?.Invoke(flows);
-                }
-                else if (item.Bad is { } b)
+                pipeline.Process(head.Flow);
+                if (++flows % 100_000 == 0) Progress?.Invoke(flows);
+                Pull(head.Reader);
+            }
+        }
+        finally
+        {
+            foreach (var r in readers) r.items.Dispose();
+        }
+
+        // Advances reader i to its next flow, handling the bad lines and lost-event notices on the way.
+        void Pull(int i)
+        {
+            var (file, items) = readers[i];
+            while (items.MoveNext())
+            {
+                var item = items.Current;
+                if (item.Flow is { } flow) { heads.Enqueue((i, flow), flow.TimeNanos); return; }
+                if (item.Bad is { } b)
                 {
                     badCount++;
                     pipeline.Metrics.BadInput.WithLabels("replay").Inc();
