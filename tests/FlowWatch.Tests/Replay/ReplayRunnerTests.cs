@@ -11,7 +11,7 @@ public sealed class ReplayRunnerTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static string Line(int second, string node, string verdict = "FORWARDED") =>
-        $$"""{"flow":{"time":"2024-01-01T00:00:{{second:D2}}Z","verdict":"{{verdict}}","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}},"node_name":"{{node}}"}""";
+        $$$"""{"flow":{"time":"2024-01-01T00:00:{{{second:D2}}}Z","verdict":"{{{verdict}}}","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}},"node_name":"{{{node}}}"}""";
 
     private sealed class Collect : IFlowSink
     {
