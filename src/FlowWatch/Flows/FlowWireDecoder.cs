@@ -34,7 +34,7 @@ public sealed class FlowWireDecoder
     private sealed record ServiceBox(ServiceRef Value);
 
     /// <summary>Decodes one message; throws <see cref="FormatException"/> when the bytes are not a valid message.</summary>
-    public DecodedResponse Decode(ReadOnlySpan<byte> message, string? fallbackNode = null)
+    public DecodedResponse Decode(ReadOnlySpan<byte> message, string? fallbackNode = null, long timeShiftNanos = 0)
     {
         var r = new WireReader(message);
         ReadOnlySpan<byte> flow = default, lost = default;
@@ -55,7 +55,7 @@ public sealed class FlowWireDecoder
         switch (kind)
         {
             case ResponseKind.Flow:
-                return new DecodedResponse(kind, DecodeFlow(flow, node.Length != 0 ? node : fallbackNode), 0, 0, node);
+                return new DecodedResponse(kind, DecodeFlow(flow, node.Length != 0 ? node : fallbackNode, timeShiftNanos), 0, 0, node);
             case ResponseKind.LostEvents:
                 int source = 0; ulong count = 0;
                 var lr = new WireReader(lost);
@@ -72,7 +72,8 @@ public sealed class FlowWireDecoder
         }
     }
 
-    public FlowRecord DecodeFlow(ReadOnlySpan<byte> data, string? fallbackNode = null)
+    /// <param name="timeShiftNanos">Added to the flow's time: replays of one recording laid end to end (benchmarks).</param>
+    public FlowRecord DecodeFlow(ReadOnlySpan<byte> data, string? fallbackNode = null, long timeShiftNanos = 0)
     {
         var r = new WireReader(data);
         long seconds = 0; int nanos = 0;
@@ -114,7 +115,7 @@ public sealed class FlowWireDecoder
         if (dropReasonDesc == 0 && verdict == (int)Verdict.Dropped) dropReasonDesc = dropReason;
         return new FlowRecord
         {
-            TimeNanos = seconds * 1_000_000_000L + nanos,
+            TimeNanos = seconds * 1_000_000_000L + nanos + timeShiftNanos,
             Uuid = uuid,
             NodeName = node.Length != 0 ? node : fallbackNode is null ? "" : StringPool.Shared.Intern(fallbackNode),
             Verdict = (Verdict)verdict,
