@@ -50,7 +50,7 @@ internal sealed class FlowFactory(SimRandom rng)
     {
         if (workload.ServiceIp.IsNone) return null;
         if (!_services.TryGetValue(workload, out var s))
-            _services[workload] = s = new Service { Name = workload.Name, Namespace = workload.Namespace };
+            _services[workload] = s = new Service { Name = workload.ServiceName, Namespace = workload.Namespace };
         return s;
     }
 

@@ -90,14 +90,17 @@ public sealed class FlowRing
     }
 
     /// <summary>Completes once an entry with sequence number <paramref name="seq"/> or later exists.</summary>
-    public Task WaitForAsync(long seq, CancellationToken cancellationToken)
+    public async Task WaitForAsync(long seq, CancellationToken cancellationToken)
     {
-        Task appended;
-        lock (_lock)
+        while (true)
         {
-            if (_next > seq) return Task.CompletedTask;
-            appended = _appended.Task;
+            Task appended;
+            lock (_lock)
+            {
+                if (_next > seq) return;
+                appended = _appended.Task;
+            }
+            await appended.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        return appended.WaitAsync(cancellationToken);
     }
 }

@@ -38,8 +38,11 @@ public sealed class SimWorkload
     public IpAddr ServiceIp { get; }
     public IReadOnlyList<SimPod> Pods => _pods;
 
-    /// <summary>"name.namespace.svc.cluster.local." as a resolver asks for it.</summary>
-    public string ServiceFqdn => $"{Name}.{Namespace}.svc.cluster.local.";
+    /// <summary>Name of the ClusterIP service in front of the pods (kube-dns for coredns).</summary>
+    public string ServiceName { get; internal set; } = "";
+
+    /// <summary>"service.namespace.svc.cluster.local." as a resolver asks for it.</summary>
+    public string ServiceFqdn => $"{ServiceName}.{Namespace}.svc.cluster.local.";
 
     /// <summary>The replica-set hash in the pod names.</summary>
     internal string Hash { get; set; } = "";

@@ -203,6 +203,7 @@ public sealed class SimulatedCluster
         }
         var workload = new SimWorkload(ns, name, kind, identity, port, protocol, http, labels, ip);
         workload.Hash = _rng.NextNamePart(10);
+        workload.ServiceName = name == "coredns" ? "kube-dns" : name;
         _workloads.Add(workload);
         return workload;
     }
