@@ -42,6 +42,13 @@ public sealed class SimulatorHost : IAsyncDisposable
     public SimulatorService Service { get; }
     public SimulatorFeed Feed { get; }
 
+    /// <summary>When the server started: the event time the live traffic starts at (null before).</summary>
+    public DateTimeOffset? StartedAt { get; private set; }
+
+    /// <summary>The fake cluster state matching the live traffic (pods, endpoints, agents, ENIs, the NodePort service), for <c>FlowPipeline.Apply</c>.</summary>
+    public IReadOnlyList<Kubernetes.ClusterEvent> ClusterView() =>
+        Cluster.ClusterView(Options.Scenarios, StartedAt ?? throw new InvalidOperationException("the simulator has not started"));
+
     /// <summary>The bound endpoint (port 0 resolved), once started.</summary>
     public IPEndPoint? EndPoint { get; private set; }
 
@@ -72,6 +79,7 @@ public sealed class SimulatorHost : IAsyncDisposable
         builder.Services.AddSingleton<IHostedService>(Feed);
         var app = builder.Build();
         app.MapGrpcService<SimulatorService>();
+        StartedAt = _time.GetUtcNow();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;
         var bound = new Uri(app.Urls.First());

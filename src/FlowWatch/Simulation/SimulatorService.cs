@@ -11,8 +11,9 @@ namespace FlowWatch.Simulation;
 /// per <see cref="FlowRequestFilter"/>), GetNodes and ServerStatus, answering like Hubble Relay.
 /// </summary>
 /// <remarks>
-/// Without follow, number, first or since the whole buffer is sent. A follower that falls more than the buffer
+/// Without follow, number, first or since the whole buffer is sent. A reader that falls more than the buffer
 /// behind gets a lost_events message (source HUBBLE_RING_BUFFER) with the count it missed, as from Hubble.
+/// Filter fields other than those of <see cref="FlowRequestFilter.SupportedFields"/> are refused (UNIMPLEMENTED).
 /// </remarks>
 public sealed class SimulatorService : Observer.ObserverBase
 {
@@ -55,35 +56,22 @@ public sealed class SimulatorService : Observer.ObserverBase
         var chunk = new List<FlowRing.Entry>(ReadChunk);
         try
         {
-            long cursor;
+            long cursor, limit = long.MaxValue;
             if (request.Number > 0 && !request.First)
+            {
                 cursor = await SendLast(request.Number, filter, responseStream, chunk, ct).ConfigureAwait(false);
+                if (!request.Follow) return;
+            }
             else if (request.Follow && request.Since is null)
                 cursor = _ring.Next;
             else
             {
-                // first N, since/until, or the whole buffer: read forward from the oldest entry.
-                var limit = request.First && request.Number > 0 ? (long)request.Number : long.MaxValue;
-                var end = request.Follow ? long.MaxValue : _ring.Next;
+                // first N, since/until, or the whole buffer: from the oldest entry on.
                 cursor = _ring.Oldest;
-                var sent = 0L;
-                while (cursor < end && sent < limit)
-                {
-                    chunk.Clear();
-                    (_, cursor) = _ring.Read(cursor, chunk, (int)Math.Min(ReadChunk, end - cursor));
-                    if (chunk.Count == 0) break;
-                    foreach (var e in chunk)
-                    {
-                        if (e.TimeNanos > until) return;
-                        if (e.TimeNanos < since || !filter.Matches(e.Message)) continue;
-                        await responseStream.WriteAsync(e.Message, ct).ConfigureAwait(false);
-                        if (++sent >= limit) return;
-                    }
-                }
-                if (!request.Follow) return;
+                if (request.First && request.Number > 0) limit = (long)request.Number;
             }
-            if (!request.Follow) return;
-            await Follow(cursor, since, until, filter, responseStream, chunk, ct).ConfigureAwait(false);
+            var end = request.Follow ? long.MaxValue : _ring.Next;
+            await Pump(cursor, end, limit, request.Follow, since, until, filter, responseStream, chunk, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -112,14 +100,16 @@ public sealed class SimulatorService : Observer.ObserverBase
         return end;
     }
 
-    private async Task Follow(long cursor, long since, long until, FlowRequestFilter filter,
+    /// <summary>Sends matching entries from <paramref name="cursor"/> up to <paramref name="end"/> (or for ever when following).</summary>
+    private async Task Pump(long cursor, long end, long limit, bool follow, long since, long until, FlowRequestFilter filter,
         IServerStreamWriter<GetFlowsResponse> stream, List<FlowRing.Entry> chunk, CancellationToken ct)
     {
-        while (true)
+        var sent = 0L;
+        while (cursor < end)
         {
-            await _ring.WaitForAsync(cursor, ct).ConfigureAwait(false);
+            if (follow) await _ring.WaitForAsync(cursor, ct).ConfigureAwait(false);
             chunk.Clear();
-            (var lost, cursor) = _ring.Read(cursor, chunk, ReadChunk);
+            (var lost, cursor) = _ring.Read(cursor, chunk, (int)Math.Min(ReadChunk, end - cursor));
             if (lost > 0)
             {
                 Interlocked.Add(ref _readerLosses, lost);
@@ -129,11 +119,13 @@ public sealed class SimulatorService : Observer.ObserverBase
                     Time = Timestamp.FromDateTimeOffset(_time.GetUtcNow()),
                 }, ct).ConfigureAwait(false);
             }
+            if (chunk.Count == 0 && !follow) return;
             foreach (var e in chunk)
             {
                 if (e.TimeNanos > until) return;
                 if (e.TimeNanos < since || !filter.Matches(e.Message)) continue;
                 await stream.WriteAsync(e.Message, ct).ConfigureAwait(false);
+                if (++sent >= limit) return;
             }
         }
     }

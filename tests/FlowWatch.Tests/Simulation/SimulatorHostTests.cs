@@ -54,6 +54,7 @@ public sealed class SimulatorHostTests
         Assert.Equal("127.0.0.1", host.Address.Host);
         Assert.NotEqual(0, host.Address.Port);
         Assert.Equal(host.EndPoint!.Port, host.Address.Port);
+        Assert.Contains(host.ClusterView(), e => e is Kubernetes.ServiceState { Name: "storefront" });
     }
 
     [Theory]
