@@ -21,6 +21,7 @@ public sealed class ScenarioShapeTests
         {
             Assert.Equal(("shop", "checkout"), (f.Source.Namespace, f.Source.Workload));
             Assert.Equal(("kube-system", "coredns"), (f.Destination.Namespace, f.Destination.Workload));
+            Assert.Equal("kube-system/kube-dns", f.DestinationService.ToString());
             Assert.Equal(Conversations.DeniedQuery, f.L7!.Dns!.Query);
             Assert.Equal((FlowKind.L7, CiliumEventTypes.AccessLog), (f.Kind, f.EventType));
             Assert.Equal((TrafficDirection.Egress, ReplyState.Request), (f.Direction, f.Reply));

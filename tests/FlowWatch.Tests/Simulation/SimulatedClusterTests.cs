@@ -52,6 +52,7 @@ public sealed class SimulatedClusterTests
         Assert.All(c.CoreDns.Pods, p => Assert.Matches("^coredns-[a-z0-9]{10}-[a-z0-9]{5}$", p.Name));
         Assert.Equal(SimulatedCluster.KubeDnsIdentity, c.CoreDns.Identity);
         Assert.Contains("k8s:k8s-app=kube-dns", c.CoreDns.Labels);
+        Assert.Equal("kube-dns.kube-system.svc.cluster.local.", c.CoreDns.ServiceFqdn);
         Assert.Equal(new[] { "kube-system", "payments", "shop", "web" }, c.Workloads.Select(w => w.Namespace).Distinct().Order());
     }
 
