@@ -1,0 +1,192 @@
+using FlowWatch.Hubble.Proto.Flow;
+using FlowWatch.Hubble.Proto.Observer;
+using Google.Protobuf.WellKnownTypes;
+
+namespace FlowWatch.Simulation;
+
+/// <summary>Builds Hubble <see cref="Flow"/> messages shaped like the corpus, sharing every part that does not vary.</summary>
+/// <remarks>
+/// Endpoints, TCP flag sets, event types, services and L7 records are built once and shared between messages
+/// (Google.Protobuf allows a sub-message in many parents); only what differs per packet (time, IPs, ports,
+/// uuid) is allocated. Consumers must treat generated messages as read-only. Built flows go to
+/// <see cref="Output"/> as (event time in ns, message); the caller commits or discards them per conversation.
+/// </remarks>
+internal sealed class FlowFactory(SimRandom rng)
+{
+    public static readonly TCPFlags Syn = new() { SYN = true };
+    public static readonly TCPFlags SynAck = new() { SYN = true, ACK = true };
+    public static readonly TCPFlags Ack = new() { ACK = true };
+    public static readonly TCPFlags PshAck = new() { PSH = true, ACK = true };
+    public static readonly TCPFlags FinAck = new() { FIN = true, ACK = true };
+    public static readonly TCPFlags RstAck = new() { RST = true, ACK = true };
+
+    private static readonly CiliumEventType L7Event = new() { Type = 129 };
+    private static readonly Dictionary<int, CiliumEventType> TraceEvents = new();
+    private static readonly Dictionary<int, CiliumEventType> DropEvents = new();
+    private readonly Dictionary<(string, uint, string), DNS> _dns = new();
+    private readonly Dictionary<(string, string, uint), HTTP> _http = new();
+    private readonly Dictionary<SimWorkload, Service> _services = new();
+
+    public List<(long Time, GetFlowsResponse Message)> Output { get; } = new(64);
+
+    static FlowFactory()
+    {
+        // Cilium's trace sub-type is the observation point, except TO_ENDPOINT (101 in the API) which is sub-type 0.
+        foreach (var point in System.Enum.GetValues<TraceObservationPoint>())
+            TraceEvents[(int)point] = new CiliumEventType { Type = 4, SubType = point == TraceObservationPoint.ToEndpoint ? 0 : (int)point };
+    }
+
+    private static CiliumEventType Drop(DropReason reason)
+    {
+        lock (DropEvents)
+        {
+            if (!DropEvents.TryGetValue((int)reason, out var e))
+                DropEvents[(int)reason] = e = new CiliumEventType { Type = 1, SubType = (int)reason };
+            return e;
+        }
+    }
+
+    public Service? ServiceOf(SimWorkload workload)
+    {
+        if (workload.ServiceIp.IsNone) return null;
+        if (!_services.TryGetValue(workload, out var s))
+            _services[workload] = s = new Service { Name = workload.ServiceName, Namespace = workload.Namespace };
+        return s;
+    }
+
+    public void Tcp(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint sport, uint dport, TCPFlags flags,
+        TraceObservationPoint point, TrafficDirection direction, bool reply, Service? srcService = null, Service? dstService = null)
+    {
+        var flow = L34(src, dst, point, direction, reply, srcService, dstService);
+        flow.L4 = new Layer4 { TCP = new TCP { SourcePort = sport, DestinationPort = dport, Flags = flags } };
+        Add(time, node, flow);
+    }
+
+    public void Udp(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint sport, uint dport,
+        TraceObservationPoint point, TrafficDirection direction, bool reply, Service? srcService = null, Service? dstService = null)
+    {
+        var flow = L34(src, dst, point, direction, reply, srcService, dstService);
+        flow.L4 = new Layer4 { UDP = new UDP { SourcePort = sport, DestinationPort = dport } };
+        Add(time, node, flow);
+    }
+
+    /// <summary>A datapath drop (event type 1): no observation point, the reason in drop_reason_desc and the sub-type.</summary>
+    public void UdpDrop(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint sport, uint dport,
+        DropReason reason, TrafficDirection direction, Service? dstService = null)
+    {
+        var flow = new Flow
+        {
+            Uuid = rng.NextUuid(),
+            Verdict = Verdict.Dropped,
+            DropReason = (uint)reason,
+            DropReasonDesc = reason,
+            IP = new IP { Source = src.Ip, Destination = dst.Ip, IpVersion = IPVersion.Ipv4 },
+            L4 = new Layer4 { UDP = new UDP { SourcePort = sport, DestinationPort = dport } },
+            Source = src.Proto,
+            Destination = dst.Proto,
+            Type = FlowType.L3L4,
+            EventType = Drop(reason),
+            TrafficDirection = direction,
+            IsReply = false,
+            DestinationService = dstService,
+        };
+        Add(time, node, flow);
+    }
+
+    public void Icmp(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint type,
+        TraceObservationPoint point, TrafficDirection direction, bool reply)
+    {
+        var flow = L34(src, dst, point, direction, reply, null, null);
+        flow.L4 = new Layer4 { ICMPv4 = new ICMPv4 { Type = type } };
+        Add(time, node, flow);
+    }
+
+    /// <summary>The DNS proxy's record of a query or an answer (event type 129, observation source "proxy").</summary>
+    public void Dns(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint sport, uint dport, bool response,
+        DNS record, Verdict verdict, long latencyNs, Service? srcService = null, Service? dstService = null)
+    {
+        var flow = L7(src, dst, sport, dport, udp: true, verdict, TrafficDirection.Egress, response, srcService, dstService);
+        flow.L7 = new Layer7 { Type = response ? L7FlowType.Response : L7FlowType.Request, LatencyNs = (ulong)latencyNs, Dns = record };
+        Add(time, node, flow);
+    }
+
+    public void Http(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint sport, uint dport, bool response,
+        HTTP record, long latencyNs, TrafficDirection direction, Service? srcService = null, Service? dstService = null)
+    {
+        var flow = L7(src, dst, sport, dport, udp: false, Verdict.Forwarded, direction, response, srcService, dstService);
+        flow.L7 = new Layer7 { Type = response ? L7FlowType.Response : L7FlowType.Request, LatencyNs = (ulong)latencyNs, Http = record };
+        Add(time, node, flow);
+    }
+
+    /// <summary>A DNS record: rcode 0 answers carry the address; requests (answer null) carry only the query.</summary>
+    public DNS DnsRecord(string query, uint rcode, string? answer)
+    {
+        var key = (query, rcode, answer ?? "");
+        if (_dns.TryGetValue(key, out var d)) return d;
+        d = new DNS { Query = query, ObservationSource = "proxy", Rcode = rcode, Qtypes = { "A" } };
+        if (answer is not null)
+        {
+            d.Ttl = 30;
+            d.Rrtypes.Add("A");
+            d.Ips.Add(answer);
+        }
+        _dns[key] = d;
+        return d;
+    }
+
+    /// <summary>An HTTP record; code 0 is the request.</summary>
+    public HTTP HttpRecord(string method, string url, uint code)
+    {
+        var key = (method, url, code);
+        if (_http.TryGetValue(key, out var h)) return h;
+        h = new HTTP { Method = method, Url = url, Protocol = "HTTP/1.1", Code = code };
+        _http[key] = h;
+        return h;
+    }
+
+    private Flow L34(SimEndpoint src, SimEndpoint dst, TraceObservationPoint point, TrafficDirection direction, bool reply,
+        Service? srcService, Service? dstService) => new()
+    {
+        Uuid = rng.NextUuid(),
+        Verdict = Verdict.Forwarded,
+        IP = new IP { Source = src.Ip, Destination = dst.Ip, IpVersion = IPVersion.Ipv4 },
+        Source = src.Proto,
+        Destination = dst.Proto,
+        Type = FlowType.L3L4,
+        EventType = TraceEvents[(int)point],
+        TrafficDirection = direction,
+        TraceObservationPoint = point,
+        IsReply = reply,
+        Reply = reply,
+        SourceService = srcService,
+        DestinationService = dstService,
+    };
+
+    private Flow L7(SimEndpoint src, SimEndpoint dst, uint sport, uint dport, bool udp, Verdict verdict,
+        TrafficDirection direction, bool reply, Service? srcService, Service? dstService) => new()
+    {
+        Uuid = rng.NextUuid(),
+        Verdict = verdict,
+        IP = new IP { Source = src.Ip, Destination = dst.Ip, IpVersion = IPVersion.Ipv4 },
+        L4 = udp
+            ? new Layer4 { UDP = new UDP { SourcePort = sport, DestinationPort = dport } }
+            : new Layer4 { TCP = new TCP { SourcePort = sport, DestinationPort = dport } },
+        Source = src.Proto,
+        Destination = dst.Proto,
+        Type = FlowType.L7,
+        EventType = L7Event,
+        TrafficDirection = direction,
+        IsReply = reply,
+        Reply = reply,
+        SourceService = srcService,
+        DestinationService = dstService,
+    };
+
+    private void Add(long time, SimNode node, Flow flow)
+    {
+        var ts = new Timestamp { Seconds = Math.DivRem(time, 1_000_000_000L, out var nanos), Nanos = (int)nanos };
+        flow.Time = ts;
+        flow.NodeName = node.Name;
+        Output.Add((time, new GetFlowsResponse { Flow = flow, NodeName = node.Name, Time = ts }));
+    }
+}
