@@ -5,12 +5,8 @@ namespace FlowWatch.Flows;
 /// <summary>Names for Cilium's numeric drop reasons, taken from the generated enum once.</summary>
 public static class DropReasons
 {
-    private static readonly Dictionary<int, string> Names = typeof(DropReason)
-        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
-        .ToDictionary(
-            f => (int)f.GetValue(null)!,
-            f => f.GetCustomAttributes(typeof(Google.Protobuf.Reflection.OriginalNameAttribute), false)
-                .OfType<Google.Protobuf.Reflection.OriginalNameAttribute>().FirstOrDefault()?.Name ?? f.Name);
+    private static readonly Dictionary<int, string> Names =
+        Enum.GetValues<DropReason>().ToDictionary(r => (int)r, ProtoEnumNames<DropReason>.Of);
 
     private static readonly Dictionary<string, int> Codes =
         Names.ToDictionary(p => p.Value, p => p.Key, StringComparer.OrdinalIgnoreCase);

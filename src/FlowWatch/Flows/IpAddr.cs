@@ -29,7 +29,8 @@ public readonly record struct IpAddr(ulong Hi, ulong Lo) : IComparable<IpAddr>
         ip = default;
         if (text.IsEmpty) return false;
         if (TryParseV4(text, out var v4)) { ip = FromV4(v4); return true; }
-        if (!IPAddress.TryParse(text, out var address)) return false;
+        // IPAddress also takes legacy IPv4 forms ("10.1.3", "0x0a..."): only IPv6 goes to it.
+        if (!text.Contains(':') || !IPAddress.TryParse(text, out var address)) return false;
         ip = From(address);
         return true;
     }

@@ -1,0 +1,11 @@
+namespace FlowWatch.Cli.Commands;
+
+/// <summary>Placeholder until the flow sources land.</summary>
+public static class DemoCommand
+{
+    public static Task<int> RunAsync(string[] argv, CancellationToken ct)
+    {
+        Console.Error.WriteLine("not wired yet");
+        return Task.FromResult(2);
+    }
+}

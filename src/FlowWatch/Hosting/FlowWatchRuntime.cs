@@ -1,0 +1,68 @@
+using FlowWatch.Detectors;
+using FlowWatch.Pipeline;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace FlowWatch.Hosting;
+
+/// <summary>Settings of a running FlowWatch that do not belong to one source or detector.</summary>
+public sealed record RuntimeOptions
+{
+    /// <summary>Where /metrics, /healthz, /readyz and /api listen.</summary>
+    public string Listen { get; init; } = "127.0.0.1:9090";
+
+    /// <summary>Flows that may wait for the pipeline before the oldest are shed.</summary>
+    public int IntakeCapacity { get; init; } = 100_000;
+
+    public DetectorSettings Detectors { get; init; } = DetectorSettings.Default;
+}
+
+/// <summary>One FlowWatch: metrics registry, detectors, pipeline, intake and HTTP endpoint, wired together.</summary>
+/// <remarks>Sources (Hubble client, simulator) write into <see cref="Intake"/>; <see cref="RunAsync"/> pumps it.</remarks>
+public sealed class FlowWatchRuntime : IAsyncDisposable
+{
+    private HttpEndpoint? _http;
+
+    public FlowWatchRuntime(RuntimeOptions options, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        LoggerFactory = loggerFactory;
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        MetricFactory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        Detectors = DetectorSet.Create(options.Detectors);
+        Pipeline = new FlowPipeline(Detectors, MetricFactory, Sinks);
+        Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
+        Readiness.Add(() => Intake.Overloaded ? $"intake queue over half full ({Intake.Depth:N0} of {Intake.Capacity:N0}): shedding load" : null);
+    }
+
+    public RuntimeOptions Options { get; }
+    public ILoggerFactory LoggerFactory { get; }
+    public CollectorRegistry Registry { get; }
+    public IMetricFactory MetricFactory { get; }
+    public IReadOnlyList<IDetector> Detectors { get; }
+    public List<IFlowSink> Sinks { get; } = [];
+    public FlowPipeline Pipeline { get; }
+    public FlowIntake Intake { get; }
+    public List<ReadinessCheck> Readiness { get; } = [];
+
+    /// <summary>Routes added to the HTTP endpoint beside /metrics and the probes (the query API).</summary>
+    public List<Action<IEndpointRouteBuilder>> Routes { get; } = [];
+
+    public Uri? HttpAddress => _http?.Address;
+
+    public async Task StartHttpAsync(CancellationToken ct)
+    {
+        _http = await HttpEndpoint.StartAsync(Options.Listen, Registry, Readiness,
+            app => { foreach (var map in Routes) map(app); }, LoggerFactory, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Pumps the intake into the pipeline until cancelled or the intake completes.</summary>
+    public Task RunAsync(bool live, CancellationToken ct) => Intake.PumpAsync(live, ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
+        Pipeline.Dispose();
+    }
+}

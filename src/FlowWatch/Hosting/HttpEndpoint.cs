@@ -1,0 +1,78 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace FlowWatch.Hosting;
+
+/// <summary>A readiness condition: null when fine, else the reason FlowWatch is not ready.</summary>
+public delegate string? ReadinessCheck();
+
+/// <summary>FlowWatch's HTTP side: /metrics, /healthz, /readyz and whatever routes the caller maps (the API).</summary>
+public sealed class HttpEndpoint : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HttpEndpoint(WebApplication app) => _app = app;
+
+    /// <summary>The address actually bound (port 0 resolved).</summary>
+    public Uri Address { get; private set; } = new("http://127.0.0.1/");
+
+    public static async Task<HttpEndpoint> StartAsync(
+        string listen, CollectorRegistry registry, IReadOnlyList<ReadinessCheck> readiness,
+        Action<IEndpointRouteBuilder>? mapRoutes, ILoggerFactory loggerFactory, CancellationToken ct)
+    {
+        var endpoint = ParseListen(listen);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(endpoint);
+            k.AddServerHeader = false;
+        });
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", () =>
+        {
+            var reasons = readiness.Select(check => check()).OfType<string>().ToList();
+            return reasons.Count == 0
+                ? Results.Text("ready\n")
+                : Results.Text("not ready: " + string.Join("; ", reasons) + "\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+        app.MapMetrics("/metrics", registry);
+        mapRoutes?.Invoke(app);
+        await app.StartAsync(ct).ConfigureAwait(false);
+        var http = new HttpEndpoint(app);
+        var bound = app.Urls.FirstOrDefault() ?? $"http://{endpoint}";
+        http.Address = new Uri(bound.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1"));
+        return http;
+    }
+
+    /// <summary>"127.0.0.1:9090", ":9090" (all interfaces) or "0.0.0.0:9090".</summary>
+    public static IPEndPoint ParseListen(string listen)
+    {
+        var text = listen.Trim();
+        if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) text = text[7..].TrimEnd('/');
+        var colon = text.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is < 0 or > 65535)
+            throw new FormatException($"'{listen}' is not HOST:PORT (for example 127.0.0.1:9090 or :9090)");
+        var host = text[..colon].Trim('[', ']');
+        if (host.Length == 0) return new IPEndPoint(IPAddress.Any, port);
+        if (host == "localhost") return new IPEndPoint(IPAddress.Loopback, port);
+        if (!IPAddress.TryParse(host, out var ip))
+            throw new FormatException($"'{host}' in '{listen}' is not an IP address to listen on");
+        return new IPEndPoint(ip, port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try { await _app.StopAsync(stop.Token).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}
