@@ -25,9 +25,11 @@ public class DnsDropDetectorTests
             h.Push(Request(h.At(i), Checkout, CheckoutIp, "missing.shop.svc.cluster.local."));
             h.Push(Response(h.At(i + 0.002), Checkout, CheckoutIp, "missing.shop.svc.cluster.local.", 3));
         }
+        // An NXDOMAIN whose request was not seen (recording started late) is an answer too.
+        h.Push(Response(h.At(30), Checkout, CheckoutIp, "other.example.", 3));
         h.AdvanceTo(60);
 
-        Assert.Equal(20, h.Answers("shop", "checkout", "nxdomain"));
+        Assert.Equal(21, h.Answers("shop", "checkout", "nxdomain"));
         Assert.Equal(0, h.TotalDropped());
         Assert.Empty(h.Findings);
         Assert.Equal(0, h.PendingGauge);
