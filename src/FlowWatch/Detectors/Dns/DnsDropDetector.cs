@@ -1,0 +1,307 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using FlowWatch.Findings;
+using FlowWatch.Flows;
+
+namespace FlowWatch.Detectors.Dns;
+
+/// <summary>Finds workloads whose DNS lookups are denied by policy, dropped in the datapath or never answered.</summary>
+/// <remarks>
+/// Per flow (pipeline thread, no locks but the pod report's): L7 DNS records from Cilium's proxy and
+/// datapath drops of port-53 packets are counted per client workload. Forwarded requests wait in a
+/// bounded table for their answer (client + query, oldest first); a periodic tick on the event-time
+/// scheduler expires the unanswered ones as <c>no_answer</c>, then reports every workload whose episode
+/// has reached <see cref="DnsDropOptions.MinDrops"/> to a <see cref="FindingTracker"/>, which resolves
+/// the finding once no drop has come for the quiet period. A denied request and the proxy's REFUSED
+/// answer to it are paired (in either order) so the denial counts once.
+/// </remarks>
+public sealed class DnsDropDetector : IDetector, IPodInsight
+{
+    private readonly DnsDropOptions _options;
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly Dictionary<WorkloadKey, DnsWorkloadState> _workloads = new();
+    private readonly LinkedList<DnsWorkloadState> _lru = new();
+    private readonly List<DnsWorkloadState> _dirty = [];
+    private readonly DnsPendingTable<FlowEndpoint> _pending;
+    // A denial shows as a DROPPED request and the proxy's REFUSED answer; whichever comes first is counted
+    // and waits here for its partner, which is then not counted again.
+    private readonly DnsPendingTable<bool> _deniedRequests;
+    private readonly DnsPendingTable<bool> _refusals;
+    private readonly DnsPodStats _pods;
+    private readonly Action<DnsKey, FlowEndpoint> _onNoAnswer;
+    private IScheduler _scheduler = Scheduler.Default;
+    private DnsMetrics? _metrics;
+    private FindingTracker? _tracker;
+
+    public DnsDropDetector(DnsDropOptions? options = null)
+    {
+        _options = (options ?? new DnsDropOptions()).Validate();
+        _pending = new DnsPendingTable<FlowEndpoint>(_options.MaxPendingRequests);
+        var pairCapacity = Math.Max(1, _options.MaxPendingRequests / 4);
+        _deniedRequests = new DnsPendingTable<bool>(pairCapacity);
+        _refusals = new DnsPendingTable<bool>(pairCapacity);
+        _pods = new DnsPodStats(_options.PodWindow, _options.MaxTrackedPods);
+        _onNoAnswer = OnNoAnswer;
+    }
+
+    public string Name => "dns";
+
+    public string Section => "dns";
+
+    public DnsDropOptions Options => _options;
+
+    /// <summary>Requests still waiting for an answer.</summary>
+    public int PendingRequests => _pending.Unmatched;
+
+    /// <summary>Workloads with state held now (bounded by <see cref="DnsDropOptions.MaxTrackedWorkloads"/>).</summary>
+    public int TrackedWorkloads => _workloads.Count;
+
+    /// <summary>Pods with a recent-counts window (bounded by <see cref="DnsDropOptions.MaxTrackedPods"/>).</summary>
+    public int TrackedPods => _pods.Count;
+
+    /// <summary>Queued request records (answered ones stay queued until their timeout passes).</summary>
+    internal int QueuedRequests => _pending.Queued;
+
+    public long EvictedPending => _pending.Evicted;
+    public long EvictedWorkloads { get; private set; }
+    public long EvictedPods => _pods.Evicted;
+
+    public IObservable<Finding> Attach(DetectorContext context)
+    {
+        if (_tracker is not null) throw new InvalidOperationException("DnsDropDetector is already attached");
+        _scheduler = context.Scheduler;
+        _metrics = new DnsMetrics(context.Metrics, _options.MaxWorkloadLabels);
+        _metrics.Pending.Set(0);
+        _tracker = new FindingTracker(context.Scheduler, _options.QuietPeriod, _options.MaxOpenFindings);
+        _subscriptions.Add(_tracker.Findings.Where(f => f.State == FindingState.Resolved).Subscribe(OnResolved));
+        _subscriptions.Add(context.Flows.Subscribe(OnFlow));
+        _subscriptions.Add(Observable.Interval(_options.EvaluateEvery, context.Scheduler).Subscribe(_ => Tick()));
+        return _tracker.Findings;
+    }
+
+    private void OnFlow(FlowRecord flow)
+    {
+        if (flow.L7 is { Dns: { } dns } l7)
+        {
+            if (l7.Kind == L7Kind.Request) OnRequest(flow, dns);
+            else if (l7.Kind == L7Kind.Response) OnResponse(flow, dns);
+            return;
+        }
+        // Only drop notifications (or field-masked exports without an event type): a policy-verdict event
+        // for the same packet would count it twice.
+        if (flow.Verdict == Verdict.Dropped && flow.DestinationPort == 53 && flow.Kind != FlowKind.L7 &&
+            flow.Protocol is L4Protocol.Udp or L4Protocol.Tcp &&
+            flow.EventType is CiliumEventTypes.Drop or 0 && !flow.IsReply)
+        {
+            var reason = DnsDropReason.ForDatapath(flow.DropReason);
+            var state = CountDrop(flow.Source, reason, "", flow.NodeName);
+            state?.AddDatapathReason(flow.DropReasonName);
+        }
+    }
+
+    private void OnRequest(FlowRecord flow, DnsRecord dns)
+    {
+        var now = _scheduler.Now.UtcTicks;
+        var client = flow.Source;
+        var key = new DnsKey(flow.SourceIp, client.Pod, dns.Query);
+        _pods.CountRequest(client, now);
+        if (flow.Verdict == Verdict.Dropped)
+        {
+            if (!_refusals.TryMatch(key))
+            {
+                CountDrop(client, DnsDropReason.PolicyDeniedProxy, dns.Query, flow.NodeName);
+                _deniedRequests.Add(key, now, true);
+            }
+            return;
+        }
+        CountLookup(client);
+        if (_pending.Add(key, now, client)) _metrics!.PendingEvicted.Inc();
+        _metrics!.Pending.Set(_pending.Unmatched);
+    }
+
+    private void OnResponse(FlowRecord flow, DnsRecord dns)
+    {
+        var now = _scheduler.Now.UtcTicks;
+        var client = flow.Destination;
+        var key = new DnsKey(flow.DestinationIp, client.Pod, dns.Query);
+        var slot = DnsRcodes.Slot(dns.Rcode);
+        _metrics!.CountAnswer(WorkloadKey.Of(client), slot);
+        _pods.CountAnswer(client, now, slot);
+        if (dns.Rcode == DnsRcodes.Refused)
+        {
+            if (_deniedRequests.TryMatch(key)) return;
+            // A REFUSED that answers a forwarded request came from the upstream server, not from policy.
+            if (_pending.TryMatch(key)) { _metrics.Pending.Set(_pending.Unmatched); return; }
+            CountDrop(client, DnsDropReason.PolicyDeniedProxy, dns.Query, flow.NodeName);
+            _refusals.Add(key, now, true);
+            return;
+        }
+        if (_pending.TryMatch(key)) _metrics.Pending.Set(_pending.Unmatched);
+    }
+
+    private void OnNoAnswer(DnsKey key, FlowEndpoint client) => CountDrop(client, DnsDropReason.NoAnswer, key.Query, "");
+
+    private void CountLookup(FlowEndpoint client)
+    {
+        if (_workloads.TryGetValue(WorkloadKey.Of(client), out var s) && s.Active) s.Lookups++;
+    }
+
+    private DnsWorkloadState? CountDrop(FlowEndpoint client, int reason, string query, string node)
+    {
+        var now = _scheduler.Now.UtcTicks;
+        var key = WorkloadKey.Of(client);
+        _metrics!.CountDrop(key, reason);
+        if (_pods.CountDrop(client, now, reason)) _metrics.PodsEvicted.Inc();
+        var s = Touch(key, now);
+        if (!s.Active || now - s.LastDropTicks > _options.QuietPeriod.Ticks) s.StartEpisode(now);
+        s.LastDropTicks = now;
+        s.Drops[reason]++;
+        // A datapath drop and a proxy denial are lookups the request counter never saw forwarded.
+        if (reason != DnsDropReason.NoAnswer) s.Lookups++;
+        s.AddName(query, _options.MaxNamesPerWorkload);
+        s.AddPod(client.Display);
+        s.AddNode(node);
+        if (!s.Dirty) { s.Dirty = true; _dirty.Add(s); }
+        return s;
+    }
+
+    private DnsWorkloadState Touch(WorkloadKey key, long now)
+    {
+        if (_workloads.TryGetValue(key, out var s))
+        {
+            _lru.Remove(s.LruNode!);
+            _lru.AddLast(s.LruNode!);
+        }
+        else
+        {
+            if (_workloads.Count >= _options.MaxTrackedWorkloads)
+            {
+                var oldest = _lru.First!.Value;
+                Forget(oldest);
+                EvictedWorkloads++;
+                _metrics!.WorkloadsEvicted.Inc();
+            }
+            s = new DnsWorkloadState(key);
+            s.LruNode = _lru.AddLast(s);
+            _workloads[key] = s;
+        }
+        s.LastActivityTicks = now;
+        return s;
+    }
+
+    private void Forget(DnsWorkloadState s)
+    {
+        _workloads.Remove(s.Key);
+        _lru.Remove(s.LruNode!);
+        s.Dirty = false;
+    }
+
+    /// <summary>Expires timeouts, reports workloads with new drops, forgets quiet state. Runs on the scheduler.</summary>
+    internal void Tick()
+    {
+        var now = _scheduler.Now.UtcTicks;
+        _pending.Expire(now - _options.NoAnswerTimeout.Ticks, _onNoAnswer);
+        _deniedRequests.Expire(now - _options.NoAnswerTimeout.Ticks, null);
+        _refusals.Expire(now - _options.NoAnswerTimeout.Ticks, null);
+        _metrics!.Pending.Set(_pending.Unmatched);
+
+        if (_dirty.Count > 0)
+        {
+            foreach (var s in _dirty)
+            {
+                if (!s.Dirty) continue;
+                s.Dirty = false;
+                if (s.TotalDrops >= _options.MinDrops) _tracker!.Report(BuildFinding(s));
+            }
+            _dirty.Clear();
+        }
+
+        // Keep a workload while its finding may still be open, so its resolution can end the episode.
+        var idleCutoff = now - 2 * _options.QuietPeriod.Ticks;
+        while (_lru.First is { } first && first.Value.LastActivityTicks < idleCutoff) Forget(first.Value);
+        _pods.Expire(now);
+    }
+
+    private void OnResolved(Finding finding)
+    {
+        var key = new WorkloadKey(finding.Subject.Namespace, finding.Subject.Workload);
+        if (_workloads.TryGetValue(key, out var s)) s.EndEpisode();
+    }
+
+    private Finding BuildFinding(DnsWorkloadState s)
+    {
+        var total = s.TotalDrops;
+        var lookups = Math.Max(s.Lookups, total);
+        var ratio = lookups == 0 ? 1 : (double)total / lookups;
+        var severity = total >= _options.CriticalDrops || ratio >= _options.CriticalRatio ? Severity.Critical : Severity.Warning;
+        var evidence = new Dictionary<string, long>(StringComparer.Ordinal) { ["lookups"] = lookups };
+        for (var i = 0; i < DnsDropReason.Count; i++)
+            if (s.Drops[i] != 0) evidence[DnsDropReason.Names[i]] = s.Drops[i];
+        var top = s.TopNames(_options.TopNames);
+        var details = new List<string>
+        {
+            $"{total} of {lookups} lookups lost ({ratio:P0}) since {new DateTimeOffset(s.EpisodeStartTicks, TimeSpan.Zero):u}",
+        };
+        if (top.Count > 0)
+            details.Add("top queried names: " + string.Join(", ", top.Select(p => $"{p.Key} ({p.Value})")) +
+                        (s.OtherNames > 0 ? $", {s.OtherNames} more lookups of other names" : ""));
+        if (s.DatapathReasons.Count > 0)
+            details.Add("datapath drop reasons: " + string.Join(", ",
+                s.DatapathReasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} ({p.Value})")));
+        if (s.SamplePods.Count > 0) details.Add("sample pods: " + string.Join(", ", s.SamplePods));
+        if (s.Nodes.Count > 0) details.Add("seen on nodes: " + string.Join(", ", s.Nodes));
+        return new Finding(
+            Id: $"{Finding.KindName(FindingKind.DnsDrops)}/{s.Key.Namespace}/{s.Key.Workload}",
+            Kind: FindingKind.DnsDrops,
+            Severity: severity,
+            State: FindingState.Open,
+            Subject: new FindingSubject(Namespace: s.Key.Namespace, Workload: s.Key.Workload),
+            Evidence: evidence,
+            FirstSeen: new DateTimeOffset(s.EpisodeStartTicks, TimeSpan.Zero),
+            LastSeen: _scheduler.Now,
+            Summary: Summarize(s, top),
+            Details: details);
+    }
+
+    private string Summarize(DnsWorkloadState s, IReadOnlyList<KeyValuePair<string, long>> top)
+    {
+        var main = 0;
+        for (var i = 1; i < DnsDropReason.Count; i++)
+            if (s.Drops[i] > s.Drops[main]) main = i;
+        var n = s.Drops[main];
+        var topText = top.Count > 0 ? $" (top: {top[0].Key})" : "";
+        var text = main switch
+        {
+            DnsDropReason.PolicyDeniedProxy =>
+                $"{s.Key}: {n} DNS lookups denied by FQDN policy in the DNS proxy{topText} — check the toFQDNs rules of the policies selecting this workload",
+            DnsDropReason.DatapathPolicyDenied =>
+                $"{s.Key}: {n} DNS packets to port 53 dropped by L3/L4 policy ({TopReason(s)}) — allow egress to kube-dns on UDP and TCP 53 in the policies selecting this workload",
+            DnsDropReason.DatapathOther =>
+                $"{s.Key}: {n} DNS packets to port 53 dropped in the datapath ({TopReason(s)}) — check the Cilium agent and its drop reason on the node",
+            _ =>
+                $"{s.Key}: {n} DNS lookups got no answer within {_options.NoAnswerTimeout.TotalSeconds:0.#} s{topText} — check kube-dns/CoreDNS health and its upstream resolvers",
+        };
+        var others = s.TotalDrops - n;
+        return others > 0 ? $"{text}; plus {others} lost for other reasons" : text;
+    }
+
+    private static string TopReason(DnsWorkloadState s)
+    {
+        string best = "UNKNOWN";
+        long max = -1;
+        foreach (var (reason, count) in s.DatapathReasons)
+            if (count > max) { best = reason; max = count; }
+        return best;
+    }
+
+    public object? DescribePod(string @namespace, string pod) => _pods.Describe(@namespace, pod);
+
+    public bool KnowsPod(string @namespace, string pod) => _pods.Knows(@namespace, pod);
+
+    public void Dispose()
+    {
+        foreach (var s in _subscriptions) s.Dispose();
+        _subscriptions.Clear();
+        _tracker?.Dispose();
+    }
+}
