@@ -11,10 +11,12 @@ internal static class PrometheusTools
         $"{tool} not found on PATH or in /usr/bin. Run ./test.sh, which installs Debian's 'prometheus' package " +
         "(it provides /usr/bin/prometheus and /usr/bin/promtool), or: sudo apt-get install prometheus";
 
-    private static string Find(string tool)
+    private static string Find(string tool) =>
+        Find(tool, (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/bin").Append("/usr/local/bin"));
+
+    internal static string Find(string tool, IEnumerable<string> dirs)
     {
-        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Append("/usr/bin").Append("/usr/local/bin");
         foreach (var dir in dirs)
         {
             var candidate = Path.Combine(dir, tool);
