@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FlowWatch.Tests.Support;
+
+namespace FlowWatch.Tests.Alerting;
+
+/// <summary>grafana/flowwatch.json: its panels (rows' nested panels included), queries and template variables.</summary>
+internal static partial class DashboardFile
+{
+    public static string Path => System.IO.Path.Combine(TestPaths.RepoRoot, "grafana", "flowwatch.json");
+
+    public static JsonObject Load() => JsonNode.Parse(File.ReadAllText(Path))!.AsObject();
+
+    /// <summary>Every panel, rows included, with a collapsed row's panels after it.</summary>
+    public static IEnumerable<JsonObject> Panels(JsonObject dashboard)
+    {
+        foreach (var p in dashboard["panels"]!.AsArray().OfType<JsonObject>())
+        {
+            yield return p;
+            if (p["panels"] is JsonArray nested)
+                foreach (var n in nested.OfType<JsonObject>()) yield return n;
+        }
+    }
+
+    public static bool IsRow(JsonObject panel) => (string?)panel["type"] == "row";
+
+    public static IEnumerable<JsonObject> Targets(JsonObject panel) =>
+        panel["targets"] is JsonArray t ? t.OfType<JsonObject>() : [];
+
+    public static IEnumerable<JsonObject> Variables(JsonObject dashboard) =>
+        dashboard["templating"]?["list"] is JsonArray list ? list.OfType<JsonObject>() : [];
+
+    /// <summary>A query variable's query text (Grafana 10 stores an object, older versions a string).</summary>
+    public static string? VariableQuery(JsonObject variable) => variable["query"] switch
+    {
+        JsonObject o => (string?)o["query"],
+        JsonValue v => (string?)v,
+        _ => null,
+    };
+
+    /// <summary>Every (where, PromQL) the dashboard would send to Prometheus: panel targets and query variables.</summary>
+    public static IEnumerable<(string Where, string Query)> Queries(JsonObject dashboard)
+    {
+        foreach (var panel in Panels(dashboard))
+            foreach (var target in Targets(panel))
+                if ((string?)target["expr"] is { Length: > 0 } expr)
+                    yield return ($"panel '{panel["title"]}' target {target["refId"]}", expr);
+        foreach (var variable in Variables(dashboard))
+            if ((string?)variable["type"] == "query" && VariableQuery(variable) is { Length: > 0 } q)
+                yield return ($"variable ${variable["name"]}", q);
+    }
+
+    /// <summary>Names of the dashboard variables a text refers to ($name, ${name}, ${name:fmt}); Grafana built-ins ($__x) excluded.</summary>
+    public static IEnumerable<string> VariableReferences(string text) =>
+        VariableReference().Matches(text).Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)
+            .Where(n => !n.StartsWith("__", StringComparison.Ordinal));
+
+    /// <summary>The query as Prometheus would receive it with every variable at "All" and intervals of one minute.</summary>
+    public static string Substitute(string query) =>
+        VariableReference().Replace(query, m =>
+        {
+            var name = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
+            return name is "__rate_interval" or "__interval" or "__range" ? "1m" : ".*";
+        });
+
+    [GeneratedRegex(@"\$\{(\w+)(?::\w+)?\}|\$(\w+)")]
+    private static partial Regex VariableReference();
+}
