@@ -165,13 +165,21 @@ public sealed class FlowWireDecoderTests(ITestOutputHelper output)
         catch (InvalidProtocolBufferException) { return true; }
     }
 
+    // From the seeded Random, so that a fuzz seed replays the same inputs.
+    private static string RandomGuid(Random r)
+    {
+        var bytes = new byte[16];
+        r.NextBytes(bytes);
+        return new Guid(bytes).ToString();
+    }
+
     internal static GetFlowsResponse RandomResponse(Random r)
     {
         string Pick(params string[] options) => options[r.Next(options.Length)];
         var flow = new PbFlow
         {
             Time = new Timestamp { Seconds = r.NextInt64(0, 4_000_000_000), Nanos = r.Next(0, 999_999_999) },
-            Uuid = r.Next(3) == 0 ? "" : Guid.NewGuid().ToString(),
+            Uuid = r.Next(3) == 0 ? "" : RandomGuid(r),
             Verdict = (PbVerdict)r.Next(0, 9),
             DropReasonDesc = r.Next(3) == 0 ? (DropReason)Pick("133", "181", "132", "0", "250").Length : (DropReason)r.Next(0, 260),
             DropReason = (uint)r.Next(0, 200),
