@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using FlowWatch.Security;
 using Prometheus;
 
 namespace FlowWatch.Hosting;
@@ -24,18 +25,24 @@ public sealed class HttpEndpoint : IAsyncDisposable
 
     public static async Task<HttpEndpoint> StartAsync(
         string listen, CollectorRegistry registry, IReadOnlyList<ReadinessCheck> readiness,
-        Action<IEndpointRouteBuilder>? mapRoutes, ILoggerFactory loggerFactory, CancellationToken ct)
+        Action<IEndpointRouteBuilder>? mapRoutes, ILoggerFactory loggerFactory, CancellationToken ct,
+        HttpSecurity? security = null)
     {
+        security ??= HttpSecurity.Open;
         var endpoint = ParseListen(listen);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
+        // The slim builder leaves HTTPS out unless asked.
+        if (security.Certificate is not null) builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(endpoint);
+            k.Listen(endpoint, o => { if (security.Certificate is { } cert) o.UseHttps(cert); });
             k.AddServerHeader = false;
         });
         var app = builder.Build();
+        var access = new ApiAccessMiddleware(security.Authenticators, security.Options.ProtectMetrics, Prometheus.Metrics.WithCustomRegistry(registry));
+        app.Use((context, next) => access.InvokeAsync(context, _ => next()));
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", () =>
         {
@@ -50,6 +57,8 @@ public sealed class HttpEndpoint : IAsyncDisposable
         var http = new HttpEndpoint(app);
         var bound = app.Urls.FirstOrDefault() ?? $"http://{endpoint}";
         http.Address = new Uri(bound.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1"));
+        if (security.Certificate is not null && http.Address.Scheme == "http")
+            http.Address = new UriBuilder(http.Address) { Scheme = "https" }.Uri;
         return http;
     }
 
