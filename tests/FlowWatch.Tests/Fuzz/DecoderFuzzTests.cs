@@ -50,12 +50,22 @@ public sealed class DecoderFuzzTests(ITestOutputHelper output)
             // Names are the only growth (a UTF-16 string per input byte at most); the constant covers the record
             // and a thrown FormatException's stack trace. A hostile 4 GiB length prefix would blow far past it.
             var bound = 8L * input.Length + 65_536;
+            // The runtime's own first-time costs (tiered JIT, exception metadata caches) land on whichever input
+            // happens to meet them: an input over the bound is decoded again, and fails only if it is over again.
+            if (allocated > bound) allocated = AllocatedDecoding(decoder, input);
             worstAllocPerByte = Math.Max(worstAllocPerByte, allocated / Math.Max(1, input.Length));
-            Assert.True(allocated <= bound, $"seed {FuzzBudget.Seed}, input #{inputs} ({(decodedOk ? "decoded" : "rejected")}): {allocated} bytes allocated for {input.Length} input bytes (bound {bound})");
+            Assert.True(allocated <= bound, $"seed {FuzzBudget.Seed}, input #{inputs} ({(decodedOk ? "decoded" : "rejected")}): {allocated} bytes allocated for {input.Length} input bytes (bound {bound}): {Convert.ToHexString(input)}");
         }
         output.WriteLine($"fuzz decoder: seed {FuzzBudget.Seed}, {inputs:N0} inputs in {clock.Elapsed.TotalSeconds:F1} s, {decoded:N0} decoded, {rejected:N0} rejected, slowest {slowest.TotalMilliseconds:F2} ms, worst {worstAllocPerByte} allocated bytes per input byte");
         Assert.True(inputs > 1000, $"only {inputs} inputs ran");
         Assert.True(decoded > 0 && rejected > 0, "the mutator should produce both decodable and undecodable inputs");
+    }
+
+    private static long AllocatedDecoding(FlowWireDecoder decoder, byte[] input)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        try { decoder.Decode(input, "fuzz"); } catch (FormatException) { }
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     /// <summary>Real corpus messages when the corpus is here, always some generated ones too.</summary>
