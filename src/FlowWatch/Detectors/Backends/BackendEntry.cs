@@ -12,6 +12,8 @@ internal sealed class ServiceEntry(string @namespace, string name)
     public string Type = "";
     public List<(int NodePort, int TargetPort)> Ports = [];
     public bool FromCluster;
+    /// <summary>Named only by flows from outside the cluster (no cluster state or configuration describes it).</summary>
+    public bool LearnedFromFlows;
     public readonly Dictionary<string, BackendEntry> Backends = new(StringComparer.Ordinal);
 
     public bool HasTargetPort(int port)

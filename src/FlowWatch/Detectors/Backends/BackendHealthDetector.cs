@@ -27,10 +27,12 @@ namespace FlowWatch.Detectors.Backends;
 public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsight
 {
     private static readonly string[] HttpClassNames = ["2xx", "3xx", "4xx", "5xx"];
+    private const int MaxLearnedPorts = 8;
 
     private readonly BackendHealthOptions _options;
     private readonly HandshakeClassifier _classifier;
     private readonly bool _ownsClassifier;
+    private bool _attached;
     private readonly object _gate = new();
     private readonly Dictionary<(string Ns, string Name), ServiceEntry> _services = new();
     private readonly Dictionary<(string Ns, string Name), ServiceBackendsState> _pendingBackends = new();
@@ -41,6 +43,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     private Gauge? _health;
     private Counter? _handshakes, _evictions;
     private DateTimeOffset _now;
+    private bool _clusterServices;
     private int _backendCount;
     private long _backendsEvicted, _backendsExpired, _servicesIgnored;
 
@@ -90,6 +93,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             foreach (var s in _options.Services) ApplyStatic(s);
         }
         _subscriptions.Add(_classifier.Attach(context).Subscribe(OnHandshake));
+        _attached = true;
         _subscriptions.Add(context.Flows.Subscribe(OnFlow));
         _subscriptions.Add(context.Cluster.Subscribe(OnCluster));
         _subscriptions.Add(Observable.Interval(_options.Bucket, context.Scheduler).Subscribe(_ => Refresh(context.Scheduler.Now)));
@@ -125,6 +129,16 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     private void ApplyService(ServiceState s)
     {
         var key = (s.Namespace, s.Name);
+        if (!_clusterServices)
+        {
+            // From now on cluster state says which services are exposed on nodes; guesses from flows are dropped.
+            _clusterServices = true;
+            foreach (var learned in _services.Values.Where(v => v.LearnedFromFlows).ToList())
+            {
+                RemoveAllBackends(learned);
+                _services.Remove((learned.Namespace, learned.Name));
+            }
+        }
         var tracked = !s.Deleted && (s.Type is "NodePort" or "LoadBalancer");
         if (!tracked)
         {
@@ -142,6 +156,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         svc.Type = s.Type;
         svc.Ports = ports;
         svc.FromCluster = true;
+        svc.LearnedFromFlows = false;
         foreach (var b in svc.Backends.Values) Index(b);
         if (_pendingBackends.Remove(key, out var pending)) ApplyBackends(pending);
     }
@@ -282,13 +297,33 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         }
     }
 
-    /// <summary>The backends a packet to ip:port reaches; learns a backend when the flow names a tracked service.</summary>
-    private List<BackendEntry>? Resolve(IpAddr ip, int port, ServiceRef service, string podNamespace, string pod, string workload, string node)
+    /// <summary>
+    /// The backends a packet to ip:port reaches; learns a backend when the flow names a tracked service. Until cluster
+    /// state describes services, a service named by a flow from outside the cluster (a client that is not a pod, as
+    /// NodePort and LoadBalancer clients are) is learned too, with that port as its target port.
+    /// </summary>
+    private List<BackendEntry>? Resolve(IpAddr ip, int port, ServiceRef service, string podNamespace, string pod, string workload,
+        string node, FlowEndpoint client)
     {
         if (_index.TryGetValue((ip, port), out var list)) return list;
         if (service.IsEmpty || pod.Length == 0) return null;
         var ns = string.IsNullOrEmpty(service.Namespace) ? podNamespace : service.Namespace;
-        if (!_services.TryGetValue((ns, service.Name!), out var svc) || !svc.HasTargetPort(port)) return null;
+        if (!_services.TryGetValue((ns, service.Name!), out var svc))
+        {
+            if (_clusterServices || client.IsPod || ReferenceEquals(client, FlowEndpoint.Empty)) return null;
+            svc = GetOrAddService(ns, service.Name!);
+            if (svc is null) return null;
+            svc.Type = "service reached from outside the cluster";
+            svc.LearnedFromFlows = true;
+        }
+        if (svc.LearnedFromFlows && !svc.HasTargetPort(port) && !client.IsPod && svc.Ports.Count < MaxLearnedPorts)
+        {
+            foreach (var other in svc.Backends.Values) Unindex(other);
+            svc.Ports.Add((0, port));
+            foreach (var other in svc.Backends.Values) Index(other);
+            if (_index.TryGetValue((ip, port), out list)) return list;
+        }
+        if (!svc.HasTargetPort(port)) return null;
         if (svc.Backends.ContainsKey(pod)) return null; // same pod seen at another IP; cluster state will say which
         var b = AddBackend(svc, pod, ip, workload);
         if (b is null) return null;
@@ -305,7 +340,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         lock (_gate)
         {
             if (h.DecidedAt > _now) _now = h.DecidedAt;
-            var backends = Resolve(h.ServerIp, h.ServerPort, h.DestinationService, h.ServerNamespace, h.ServerPod, h.ServerWorkload, h.Node);
+            var backends = Resolve(h.ServerIp, h.ServerPort, h.DestinationService, h.ServerNamespace, h.ServerPod, h.ServerWorkload, h.Node, h.Client);
             if (backends is null) return;
             foreach (var b in backends)
             {
@@ -329,7 +364,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             var at = f.Time;
             if (at > _now) _now = at;
             // A response travels from the backend: the backend is the flow's source.
-            var backends = Resolve(f.SourceIp, f.SourcePort, f.SourceService, f.Source.Namespace, f.Source.Pod, f.Source.Workload, f.NodeName);
+            var backends = Resolve(f.SourceIp, f.SourcePort, f.SourceService, f.Source.Namespace, f.Source.Pod, f.Source.Workload, f.NodeName, f.Destination);
             if (backends is null) return;
             foreach (var b in backends)
             {
@@ -358,8 +393,9 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         b.Counts.AdvanceTo(_now);
         var c = b.Counts;
         var completed = c.Total((int)HandshakeOutcome.Completed);
-        var hsFail = c.Total((int)HandshakeOutcome.Refused) + c.Total((int)HandshakeOutcome.Dropped) +
-                     c.Total((int)HandshakeOutcome.ReplyLost) + c.Total((int)HandshakeOutcome.Timeout);
+        long hsFail = 0;
+        for (var i = 0; i < HandshakeOutcomes.Count; i++)
+            if (HandshakeOutcomes.IsFailure((HandshakeOutcome)i)) hsFail += c.Total(i);
         var hs = completed + hsFail;
         var http = c.Sum(BackendEntry.HttpSlot, BackendEntry.HttpSlot + 4);
         var httpFail = _options.Http5xxIsFailure ? c.Total(BackendEntry.HttpSlot + 3) : 0;
@@ -413,9 +449,12 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         Part(HandshakeOutcome.Dropped, "dropped");
         Part(HandshakeOutcome.Timeout, "timed out");
         Part(HandshakeOutcome.ReplyLost, "lost their reply");
+        Part(HandshakeOutcome.IngressLost, "never reached the pod");
         if (health.HttpFailures > 0) parts.Add($"{health.HttpFailures} of {health.Http} HTTP responses 5xx");
 
-        var where = nodePort > 0 ? $"behind node port {nodePort}" : $"behind {svc.Type}";
+        var where = nodePort > 0 ? $"behind node port {nodePort}"
+            : svc.LearnedFromFlows ? "(a service reached from outside the cluster; its node port is unknown without cluster state)"
+            : $"behind {svc.Type}";
         var siblingText = siblings == 0 ? "; it is the service's only backend"
             : healthyCount > 0 ? $", while {healthyCount} of its {siblings} siblings ({string.Join(", ", healthySiblings)}) are healthy, so connections that land on it fail and the rest succeed"
             : $"; none of its {siblings} siblings is healthy either (failing or idle), so look at the service as a whole";
@@ -480,6 +519,8 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
                 RemoveBackend(b);
                 _backendsExpired++;
                 _evictions?.WithLabels("expired").Inc();
+                if (b.Service.LearnedFromFlows && b.Service.Backends.Count == 0)
+                    _services.Remove((b.Service.Namespace, b.Service.Name));
             }
         }
     }
@@ -575,6 +616,8 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         foreach (var s in _subscriptions) s.Dispose();
         _subscriptions.Clear();
         _tracker?.Dispose();
-        if (_ownsClassifier) _classifier.Dispose();
+        if (_attached) _classifier.Release();
+        else if (_ownsClassifier) _classifier.Dispose();
+        _attached = false;
     }
 }
