@@ -100,10 +100,13 @@ public sealed class HandshakeClassifier : IDisposable
 
     private long NowNanos => _context is null ? 0 : FlowRecord.ToNanos(_context.Scheduler.Now);
 
-    /// <summary>Feeds one flow; non-TCP, L7 and flag-less flows are ignored.</summary>
+    /// <summary>Feeds one flow; non-TCP, L7, flag-less flows and policy verdicts that forwarded are ignored.</summary>
     public void Observe(FlowRecord f)
     {
         if (f.Protocol != L4Protocol.Tcp || f.Kind is FlowKind.L7 or FlowKind.Sock) return;
+        // A policy verdict is reported once per new connection beside the packet's trace; only its drops say
+        // anything the traces do not (a recording of verdicts alone would otherwise be all timeouts).
+        if (f.EventType == CiliumEventTypes.PolicyVerdict && f.Verdict != Verdict.Dropped) return;
         var flags = f.TcpFlags;
         if (flags == TcpFlags.None) return;
 

@@ -121,4 +121,21 @@ public sealed class HandshakeClassifierTests
         Assert.Empty(h.Handshakes);
         Assert.Equal(0, h.Classifier.TableCount);
     }
+
+    [Fact]
+    public void PolicyVerdictEvents_AreNotTraces_AndOpenNothing_UnlessTheyDrop()
+    {
+        using var h = new HandshakeHarness();
+        var verdict = FromClient(At(1), Client1, Ledger, Syn, ObservationPoint.Unknown, Verdict.Redirected);
+        h.Push(new FlowRecord
+        {
+            TimeNanos = verdict.TimeNanos, Verdict = Verdict.Redirected, Kind = FlowKind.L3L4, EventType = CiliumEventTypes.PolicyVerdict,
+            SourceIp = verdict.SourceIp, DestinationIp = verdict.DestinationIp, Protocol = L4Protocol.Tcp,
+            SourcePort = verdict.SourcePort, DestinationPort = verdict.DestinationPort, TcpFlags = Syn,
+            Source = verdict.Source, Destination = verdict.Destination, Reply = ReplyState.Request,
+        });
+        h.AdvanceTo(30);
+        Assert.Empty(h.Handshakes);
+        Assert.Equal(0, h.Classifier.TableCount);
+    }
 }
