@@ -38,6 +38,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     private readonly Dictionary<(string Ns, string Name), ServiceBackendsState> _pendingBackends = new();
     private readonly Dictionary<(IpAddr Ip, int Port), List<BackendEntry>> _index = new();
     private readonly Dictionary<(string Ns, string Pod), List<BackendEntry>> _byPod = new();
+    private readonly LinkedList<BackendEntry> _learnedByAge = new(), _knownByAge = new();
     private readonly List<IDisposable> _subscriptions = [];
     private FindingTracker? _tracker;
     private Gauge? _health;
@@ -207,7 +208,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             }
             if (s.Node.Length != 0) b.Node = s.Node;
             b.Ready = readinessKnown ? s.Ready : null;
-            b.Learned = false;
+            SetLearned(b, false);
         }
         List<BackendEntry>? gone = null;
         foreach (var b in svc.Backends.Values)
@@ -224,6 +225,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             Workload = workload.Length != 0 ? workload : Workloads.FromPodName(pod),
         };
         svc.Backends[pod] = b;
+        b.AgeNode = _knownByAge.AddLast(b);
         _backendCount++;
         Index(b);
         var podKey = (svc.Namespace, pod);
@@ -242,13 +244,8 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
 
     private bool EvictOneBackend()
     {
-        // Rare (only at the bound), so a scan is fine: prefer the flow-learned backend quiet longest.
-        BackendEntry? victim = null;
-        foreach (var svc in _services.Values)
-            foreach (var b in svc.Backends.Values)
-                if (victim is null || (b.Learned && !victim.Learned) ||
-                    (b.Learned == victim.Learned && (b.LastSeen ?? DateTimeOffset.MinValue) < (victim.LastSeen ?? DateTimeOffset.MinValue)))
-                    victim = b;
+        // The flow-learned backend quiet longest goes first; one that cluster state or configuration names only after.
+        var victim = (_learnedByAge.First ?? _knownByAge.First)?.Value;
         if (victim is null) return false;
         RemoveBackend(victim);
         _backendsEvicted++;
@@ -261,8 +258,19 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         foreach (var b in svc.Backends.Values.ToList()) RemoveBackend(b);
     }
 
+    private void SetLearned(BackendEntry b, bool learned)
+    {
+        if (b.Learned == learned) return;
+        b.Learned = learned;
+        if (b.AgeNode is null) return;
+        (learned ? _knownByAge : _learnedByAge).Remove(b.AgeNode);
+        (learned ? _learnedByAge : _knownByAge).AddLast(b.AgeNode);
+    }
+
     private void RemoveBackend(BackendEntry b)
     {
+        if (b.AgeNode is not null) (b.Learned ? _learnedByAge : _knownByAge).Remove(b.AgeNode);
+        b.AgeNode = null;
         Unindex(b);
         b.Service.Backends.Remove(b.Pod);
         _backendCount--;
@@ -327,7 +335,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         if (svc.Backends.ContainsKey(pod)) return null; // same pod seen at another IP; cluster state will say which
         var b = AddBackend(svc, pod, ip, workload);
         if (b is null) return null;
-        b.Learned = true;
+        SetLearned(b, true);
         if (node.Length != 0) b.Node = node;
         return _index.TryGetValue((ip, port), out list) ? list : null;
     }
@@ -380,6 +388,11 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     private void Touch(BackendEntry b, string node)
     {
         b.LastSeen = _now;
+        if (b.AgeNode is { } n && n.List is { } list && n != list.Last)
+        {
+            list.Remove(n);
+            list.AddLast(n);
+        }
         if (b.Node.Length == 0 && node.Length != 0) b.Node = node;
     }
 

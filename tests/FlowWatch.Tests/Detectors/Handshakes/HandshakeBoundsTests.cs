@@ -2,6 +2,7 @@ using FlowWatch.Detectors.Asymmetric;
 using FlowWatch.Detectors.Backends;
 using FlowWatch.Detectors.Handshakes;
 using FlowWatch.Flows;
+using FlowWatch.Kubernetes;
 using static FlowWatch.Tests.Detectors.Handshakes.HandshakeHarness;
 using static FlowWatch.Tests.Detectors.Handshakes.TcpFlows;
 
@@ -53,5 +54,21 @@ public sealed class HandshakeBoundsTests
         Assert.Equal(0, h.Backends.BackendCount);
         Assert.Empty(h.Backends.Services);
         Assert.Empty(h.Pipeline.Book.OpenFindings);
+    }
+
+    [Fact]
+    public void AtTheBackendBound_FlowLearnedBackendsGoFirst_ThoseClusterStateNamesStay()
+    {
+        using var h = new HandshakeHarness(backends: new BackendHealthOptions { MaxBackends = 20 });
+        var known = new[] { ChurningPod(100_001), ChurningPod(100_002) };
+        h.Apply(new ServiceState("batch", "jobs", "NodePort", [new ServicePortState("http", "TCP", 80, 30900, 8080)]));
+        h.Apply(new ServiceBackendsState("batch", "jobs", known.Select(k => new BackendState(k.Endpoint.Pod, k.Ip, "node-1", true)).ToArray()));
+        var service = new ServiceRef("batch", "jobs");
+        for (var i = 0; i < 2_000; i++)
+            h.Completed(i * 0.1, Client($"192.168.{i % 250}.1", (ushort)(30000 + i)), ChurningPod(i), service);
+        Assert.Equal(20, h.Backends.BackendCount);
+        Assert.Equal(2_000 - 18, h.Backends.BackendsEvicted);
+        var names = h.Backends.DescribeService("batch", "jobs")!.Select(b => b.Pod).ToList();
+        Assert.All(known, k => Assert.Contains(k.Endpoint.Pod, names));
     }
 }
