@@ -1,6 +1,9 @@
 using FlowWatch.Detectors;
+using FlowWatch.Detectors.Asymmetric;
+using FlowWatch.Detectors.Backends;
 using FlowWatch.Detectors.Dns;
 using FlowWatch.Detectors.DuplicateIp;
+using FlowWatch.Detectors.Handshakes;
 
 namespace FlowWatch.Hosting;
 
@@ -9,14 +12,30 @@ public sealed record DetectorSettings
 {
     public DnsDropOptions Dns { get; init; } = new();
     public DuplicateIpOptions DuplicateIp { get; init; } = new();
+    /// <summary>TCP handshake tracking shared by the asymmetric-path and backend-health detectors.</summary>
+    public HandshakeClassifierOptions Handshakes { get; init; } = new();
+    public AsymmetricPathOptions Asymmetric { get; init; } = new();
+    public BackendHealthOptions Backends { get; init; } = new();
 
     public static DetectorSettings Default { get; } = new();
 }
 
 /// <summary>Builds the detectors FlowWatch runs, from their settings.</summary>
-/// <remarks>The asymmetric-path and NodePort-backend detectors are not in this build yet (issue 3 is open).</remarks>
+/// <remarks>
+/// The asymmetric-path and backend-health detectors share one <see cref="HandshakeClassifier"/>, so the handshake
+/// table is kept once and each handshake is counted once in <c>flowwatch_tcp_handshakes_total</c>.
+/// </remarks>
 public static class DetectorSet
 {
-    public static IReadOnlyList<IDetector> Create(DetectorSettings settings) =>
-        [new DnsDropDetector(settings.Dns), new DuplicateIpDetector(settings.DuplicateIp)];
+    public static IReadOnlyList<IDetector> Create(DetectorSettings settings)
+    {
+        var handshakes = new HandshakeClassifier(settings.Handshakes);
+        return
+        [
+            new DnsDropDetector(settings.Dns),
+            new DuplicateIpDetector(settings.DuplicateIp),
+            new AsymmetricPathDetector(settings.Asymmetric, handshakes),
+            new BackendHealthDetector(settings.Backends, handshakes),
+        ];
+    }
 }

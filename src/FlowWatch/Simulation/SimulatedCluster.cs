@@ -33,6 +33,8 @@ public sealed class SimulatedCluster
     public static readonly IpPrefix InVpcRange = IpPrefix.Parse("10.0.0.0/16");
     /// <summary>A peered VPC whose clients (172.31.x.y) reach pods across the peering.</summary>
     public static readonly IpPrefix PeeredRange = IpPrefix.Parse("172.31.0.0/16");
+    /// <summary>Third octet of the first of the peered VPC's two client subnets (172.31.8.0/24 and 172.31.9.0/24).</summary>
+    public const int PeeredClientSubnet = 8;
 
     private static readonly TimeSpan YoungNodeAge = TimeSpan.FromHours(2);
     private static readonly TimeSpan OldNodeAge = TimeSpan.FromDays(30);
@@ -102,7 +104,8 @@ public sealed class SimulatedCluster
 
         for (var i = 0; i < 64; i++)
         {
-            _peeredClients.Add(new SimEndpoint(IpAddr.FromV4(172, 31, (byte)_rng.Next(256), (byte)(1 + i * 3 + _rng.Next(3))),
+            // A peered VPC's clients live in a few subnets (here two /24s), as application subnets do.
+            _peeredClients.Add(new SimEndpoint(IpAddr.FromV4(172, 31, (byte)(PeeredClientSubnet + _rng.Next(256) % 2), (byte)(1 + i * 3 + _rng.Next(3))),
                 SimEndpoint.Reserved(ReservedIdentity.World, "reserved:world"), null, null, 32768 + (uint)_rng.Next(20000)));
             _inVpcClients.Add(new SimEndpoint(IpAddr.FromV4(10, 0, 50, (byte)(10 + i * 3 + _rng.Next(3))),
                 SimEndpoint.Reserved(ReservedIdentity.World, "reserved:world"), null, null, 32768 + (uint)_rng.Next(20000)));

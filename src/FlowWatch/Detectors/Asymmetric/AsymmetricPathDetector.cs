@@ -22,6 +22,7 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
     private readonly AsymmetricPathOptions _options;
     private readonly HandshakeClassifier _classifier;
     private readonly bool _ownsClassifier;
+    private bool _attached;
     private readonly object _gate = new();
     private readonly Dictionary<GroupKey, Group> _groups = new();
     private readonly LinkedList<Group> _lru = new();
@@ -61,12 +62,13 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
     {
         _tracker = new FindingTracker(context.Scheduler, _options.QuietPeriod);
         _gauge = context.Metrics.CreateGauge("flowwatch_asymmetric_paths",
-            "Pods with an open asymmetric-path finding (replies lost) by workload and client peer range.",
+            "1 while a pod of the workload has an open asymmetric-path finding for the client peer range, else 0.",
             new GaugeConfiguration { LabelNames = ["namespace", "workload", "peer_range"] });
         _evictions = context.Metrics.CreateCounter("flowwatch_asymmetric_group_evictions_total",
             "Pod/peer-range handshake groups evicted because the bound was reached.");
         _subscriptions.Add(_tracker.Findings.Subscribe(OnFinding));
         _subscriptions.Add(_classifier.Attach(context).Subscribe(OnHandshake));
+        _attached = true;
         _subscriptions.Add(context.Cluster.OfType<EniAddressState>().Subscribe(OnEni));
         _subscriptions.Add(Observable.Interval(_options.Bucket, context.Scheduler)
             .Subscribe(_ => ExpireQuietGroups(context.Scheduler.Now)));
@@ -128,7 +130,9 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
     {
         g.Counts.AdvanceTo(_now);
         var total = g.Counts.Sum(0, HandshakeOutcomes.Count);
-        var lost = g.Counts.Total((int)HandshakeOutcome.ReplyLost);
+        var replyLost = g.Counts.Total((int)HandshakeOutcome.ReplyLost);
+        var ingressLost = g.Counts.Total((int)HandshakeOutcome.IngressLost);
+        var lost = replyLost + ingressLost;
         if (total < _options.MinHandshakes || lost < _options.ReplyLostRatio * total) return null;
 
         long otherCompleted = 0;
@@ -161,14 +165,17 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
             ? $" (cluster state puts {g.ServerIp} on the primary interface {eni.Interface} of {eni.Node}, which makes this mechanism less likely)"
             : $" ({g.ServerIp} is on secondary interface {eni.Interface} of {eni.Node})";
         var summary =
-            $"Replies from {pod} ({g.ServerIp}:{g.Port}) to clients in {range} are lost: {lost} of {total} handshakes in the last {window} " +
-            $"saw the pod's SYN-ACK but the client kept retransmitting its SYN{others}. " +
+            $"Handshakes from clients in {range} to {pod} ({g.ServerIp}:{g.Port}) die on an asymmetric path: {lost} of {total} in the last {window} " +
+            (replyLost >= ingressLost
+                ? "saw the pod's SYN-ACK but the client kept retransmitting its SYN"
+                : "arrived on the node but never reached the pod while the client kept retransmitting its SYN") +
+            $"{others}. " +
             $"Replies leave by a different interface than requests arrived on and are dropped by reverse-path filtering or the cloud's " +
             $"source/destination check; check the pod IP's ENI{eniText} and the node's route to {range}.";
 
         var details = new List<string>
         {
-            $"confidence {confidence}%: reply_lost {lost}/{total} from {range}" +
+            $"confidence {confidence}%: reply_lost {replyLost}, ingress_lost {ingressLost} of {total} from {range}" +
                 (otherCompleted > 0 ? $"; other ranges completed {otherCompleted}" : "; no other range seen completing") +
                 (eni is null ? "; ENI placement unknown" : eni.Primary ? "; IP on primary ENI" : "; IP on secondary ENI"),
             $"outcomes from {range}: " + DescribeCounts(g.Counts),
@@ -178,7 +185,8 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
         var evidence = new Dictionary<string, long>
         {
             ["handshakes"] = total,
-            ["reply_lost"] = lost,
+            ["reply_lost"] = replyLost,
+            ["ingress_lost"] = ingressLost,
             ["completed"] = completed,
             ["timeout"] = g.Counts.Total((int)HandshakeOutcome.Timeout),
             ["other_ranges_completed"] = otherCompleted,
@@ -207,7 +215,8 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
         {
             if (!_openByLabel.TryGetValue(key, out var ids)) _openByLabel[key] = ids = new HashSet<string>(StringComparer.Ordinal);
             if (f.State == FindingState.Open) ids.Add(f.Id); else ids.Remove(f.Id);
-            _gauge.WithLabels(key.Namespace, key.Workload, key.PeerRange).Set(ids.Count);
+            // 1 while any pod of the workload has the finding for the range (the dashboard maps 0 ok, 1 suspected).
+            _gauge.WithLabels(key.Namespace, key.Workload, key.PeerRange).Set(ids.Count > 0 ? 1 : 0);
             if (ids.Count == 0) _openByLabel.Remove(key);
         }
     }
@@ -293,7 +302,9 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
         foreach (var s in _subscriptions) s.Dispose();
         _subscriptions.Clear();
         _tracker?.Dispose();
-        if (_ownsClassifier) _classifier.Dispose();
+        if (_attached) _classifier.Release();
+        else if (_ownsClassifier) _classifier.Dispose();
+        _attached = false;
     }
 
     private readonly record struct GroupKey(string Namespace, string Pod, IpPrefix Range);

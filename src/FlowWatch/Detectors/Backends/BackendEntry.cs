@@ -12,6 +12,8 @@ internal sealed class ServiceEntry(string @namespace, string name)
     public string Type = "";
     public List<(int NodePort, int TargetPort)> Ports = [];
     public bool FromCluster;
+    /// <summary>Named only by flows from outside the cluster (no cluster state or configuration describes it).</summary>
+    public bool LearnedFromFlows;
     public readonly Dictionary<string, BackendEntry> Backends = new(StringComparer.Ordinal);
 
     public bool HasTargetPort(int port)
@@ -47,6 +49,8 @@ internal sealed class BackendEntry(ServiceEntry service, string pod, RollingCoun
     public bool? Ready;
     /// <summary>Known only from flows (no configuration or EndpointSlice names it).</summary>
     public bool Learned;
+    /// <summary>Place in the detector's age list (learned or known), least recently seen first.</summary>
+    public LinkedListNode<BackendEntry>? AgeNode;
     public DateTimeOffset? LastSeen;
     public Gauge.Child? HealthGauge;
     public Counter.Child[]? HandshakeCounters;

@@ -27,20 +27,24 @@ namespace FlowWatch.Detectors.Backends;
 public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsight
 {
     private static readonly string[] HttpClassNames = ["2xx", "3xx", "4xx", "5xx"];
+    private const int MaxLearnedPorts = 8;
 
     private readonly BackendHealthOptions _options;
     private readonly HandshakeClassifier _classifier;
     private readonly bool _ownsClassifier;
+    private bool _attached;
     private readonly object _gate = new();
     private readonly Dictionary<(string Ns, string Name), ServiceEntry> _services = new();
     private readonly Dictionary<(string Ns, string Name), ServiceBackendsState> _pendingBackends = new();
     private readonly Dictionary<(IpAddr Ip, int Port), List<BackendEntry>> _index = new();
     private readonly Dictionary<(string Ns, string Pod), List<BackendEntry>> _byPod = new();
+    private readonly LinkedList<BackendEntry> _learnedByAge = new(), _knownByAge = new();
     private readonly List<IDisposable> _subscriptions = [];
     private FindingTracker? _tracker;
     private Gauge? _health;
     private Counter? _handshakes, _evictions;
     private DateTimeOffset _now;
+    private bool _clusterServices;
     private int _backendCount;
     private long _backendsEvicted, _backendsExpired, _servicesIgnored;
 
@@ -90,6 +94,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             foreach (var s in _options.Services) ApplyStatic(s);
         }
         _subscriptions.Add(_classifier.Attach(context).Subscribe(OnHandshake));
+        _attached = true;
         _subscriptions.Add(context.Flows.Subscribe(OnFlow));
         _subscriptions.Add(context.Cluster.Subscribe(OnCluster));
         _subscriptions.Add(Observable.Interval(_options.Bucket, context.Scheduler).Subscribe(_ => Refresh(context.Scheduler.Now)));
@@ -125,6 +130,16 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     private void ApplyService(ServiceState s)
     {
         var key = (s.Namespace, s.Name);
+        if (!_clusterServices)
+        {
+            // From now on cluster state says which services are exposed on nodes; guesses from flows are dropped.
+            _clusterServices = true;
+            foreach (var learned in _services.Values.Where(v => v.LearnedFromFlows).ToList())
+            {
+                RemoveAllBackends(learned);
+                _services.Remove((learned.Namespace, learned.Name));
+            }
+        }
         var tracked = !s.Deleted && (s.Type is "NodePort" or "LoadBalancer");
         if (!tracked)
         {
@@ -142,6 +157,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         svc.Type = s.Type;
         svc.Ports = ports;
         svc.FromCluster = true;
+        svc.LearnedFromFlows = false;
         foreach (var b in svc.Backends.Values) Index(b);
         if (_pendingBackends.Remove(key, out var pending)) ApplyBackends(pending);
     }
@@ -192,7 +208,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             }
             if (s.Node.Length != 0) b.Node = s.Node;
             b.Ready = readinessKnown ? s.Ready : null;
-            b.Learned = false;
+            SetLearned(b, false);
         }
         List<BackendEntry>? gone = null;
         foreach (var b in svc.Backends.Values)
@@ -209,6 +225,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             Workload = workload.Length != 0 ? workload : Workloads.FromPodName(pod),
         };
         svc.Backends[pod] = b;
+        b.AgeNode = _knownByAge.AddLast(b);
         _backendCount++;
         Index(b);
         var podKey = (svc.Namespace, pod);
@@ -227,13 +244,8 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
 
     private bool EvictOneBackend()
     {
-        // Rare (only at the bound), so a scan is fine: prefer the flow-learned backend quiet longest.
-        BackendEntry? victim = null;
-        foreach (var svc in _services.Values)
-            foreach (var b in svc.Backends.Values)
-                if (victim is null || (b.Learned && !victim.Learned) ||
-                    (b.Learned == victim.Learned && (b.LastSeen ?? DateTimeOffset.MinValue) < (victim.LastSeen ?? DateTimeOffset.MinValue)))
-                    victim = b;
+        // The flow-learned backend quiet longest goes first; one that cluster state or configuration names only after.
+        var victim = (_learnedByAge.First ?? _knownByAge.First)?.Value;
         if (victim is null) return false;
         RemoveBackend(victim);
         _backendsEvicted++;
@@ -246,8 +258,19 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         foreach (var b in svc.Backends.Values.ToList()) RemoveBackend(b);
     }
 
+    private void SetLearned(BackendEntry b, bool learned)
+    {
+        if (b.Learned == learned) return;
+        b.Learned = learned;
+        if (b.AgeNode is null) return;
+        (learned ? _knownByAge : _learnedByAge).Remove(b.AgeNode);
+        (learned ? _learnedByAge : _knownByAge).AddLast(b.AgeNode);
+    }
+
     private void RemoveBackend(BackendEntry b)
     {
+        if (b.AgeNode is not null) (b.Learned ? _learnedByAge : _knownByAge).Remove(b.AgeNode);
+        b.AgeNode = null;
         Unindex(b);
         b.Service.Backends.Remove(b.Pod);
         _backendCount--;
@@ -282,17 +305,37 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         }
     }
 
-    /// <summary>The backends a packet to ip:port reaches; learns a backend when the flow names a tracked service.</summary>
-    private List<BackendEntry>? Resolve(IpAddr ip, int port, ServiceRef service, string podNamespace, string pod, string workload, string node)
+    /// <summary>
+    /// The backends a packet to ip:port reaches; learns a backend when the flow names a tracked service. Until cluster
+    /// state describes services, a service named by a flow from outside the cluster (a client that is not a pod, as
+    /// NodePort and LoadBalancer clients are) is learned too, with that port as its target port.
+    /// </summary>
+    private List<BackendEntry>? Resolve(IpAddr ip, int port, ServiceRef service, string podNamespace, string pod, string workload,
+        string node, FlowEndpoint client)
     {
         if (_index.TryGetValue((ip, port), out var list)) return list;
         if (service.IsEmpty || pod.Length == 0) return null;
         var ns = string.IsNullOrEmpty(service.Namespace) ? podNamespace : service.Namespace;
-        if (!_services.TryGetValue((ns, service.Name!), out var svc) || !svc.HasTargetPort(port)) return null;
+        if (!_services.TryGetValue((ns, service.Name!), out var svc))
+        {
+            if (_clusterServices || client.IsPod || ReferenceEquals(client, FlowEndpoint.Empty)) return null;
+            svc = GetOrAddService(ns, service.Name!);
+            if (svc is null) return null;
+            svc.Type = "service reached from outside the cluster";
+            svc.LearnedFromFlows = true;
+        }
+        if (svc.LearnedFromFlows && !svc.HasTargetPort(port) && !client.IsPod && svc.Ports.Count < MaxLearnedPorts)
+        {
+            foreach (var other in svc.Backends.Values) Unindex(other);
+            svc.Ports.Add((0, port));
+            foreach (var other in svc.Backends.Values) Index(other);
+            if (_index.TryGetValue((ip, port), out list)) return list;
+        }
+        if (!svc.HasTargetPort(port)) return null;
         if (svc.Backends.ContainsKey(pod)) return null; // same pod seen at another IP; cluster state will say which
         var b = AddBackend(svc, pod, ip, workload);
         if (b is null) return null;
-        b.Learned = true;
+        SetLearned(b, true);
         if (node.Length != 0) b.Node = node;
         return _index.TryGetValue((ip, port), out list) ? list : null;
     }
@@ -305,7 +348,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         lock (_gate)
         {
             if (h.DecidedAt > _now) _now = h.DecidedAt;
-            var backends = Resolve(h.ServerIp, h.ServerPort, h.DestinationService, h.ServerNamespace, h.ServerPod, h.ServerWorkload, h.Node);
+            var backends = Resolve(h.ServerIp, h.ServerPort, h.DestinationService, h.ServerNamespace, h.ServerPod, h.ServerWorkload, h.Node, h.Client);
             if (backends is null) return;
             foreach (var b in backends)
             {
@@ -329,7 +372,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             var at = f.Time;
             if (at > _now) _now = at;
             // A response travels from the backend: the backend is the flow's source.
-            var backends = Resolve(f.SourceIp, f.SourcePort, f.SourceService, f.Source.Namespace, f.Source.Pod, f.Source.Workload, f.NodeName);
+            var backends = Resolve(f.SourceIp, f.SourcePort, f.SourceService, f.Source.Namespace, f.Source.Pod, f.Source.Workload, f.NodeName, f.Destination);
             if (backends is null) return;
             foreach (var b in backends)
             {
@@ -345,6 +388,11 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     private void Touch(BackendEntry b, string node)
     {
         b.LastSeen = _now;
+        if (b.AgeNode is { } n && n.List is { } list && n != list.Last)
+        {
+            list.Remove(n);
+            list.AddLast(n);
+        }
         if (b.Node.Length == 0 && node.Length != 0) b.Node = node;
     }
 
@@ -358,8 +406,9 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         b.Counts.AdvanceTo(_now);
         var c = b.Counts;
         var completed = c.Total((int)HandshakeOutcome.Completed);
-        var hsFail = c.Total((int)HandshakeOutcome.Refused) + c.Total((int)HandshakeOutcome.Dropped) +
-                     c.Total((int)HandshakeOutcome.ReplyLost) + c.Total((int)HandshakeOutcome.Timeout);
+        long hsFail = 0;
+        for (var i = 0; i < HandshakeOutcomes.Count; i++)
+            if (HandshakeOutcomes.IsFailure((HandshakeOutcome)i)) hsFail += c.Total(i);
         var hs = completed + hsFail;
         var http = c.Sum(BackendEntry.HttpSlot, BackendEntry.HttpSlot + 4);
         var httpFail = _options.Http5xxIsFailure ? c.Total(BackendEntry.HttpSlot + 3) : 0;
@@ -413,9 +462,12 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         Part(HandshakeOutcome.Dropped, "dropped");
         Part(HandshakeOutcome.Timeout, "timed out");
         Part(HandshakeOutcome.ReplyLost, "lost their reply");
+        Part(HandshakeOutcome.IngressLost, "never reached the pod");
         if (health.HttpFailures > 0) parts.Add($"{health.HttpFailures} of {health.Http} HTTP responses 5xx");
 
-        var where = nodePort > 0 ? $"behind node port {nodePort}" : $"behind {svc.Type}";
+        var where = nodePort > 0 ? $"behind node port {nodePort}"
+            : svc.LearnedFromFlows ? "(a service reached from outside the cluster; its node port is unknown without cluster state)"
+            : $"behind {svc.Type}";
         var siblingText = siblings == 0 ? "; it is the service's only backend"
             : healthyCount > 0 ? $", while {healthyCount} of its {siblings} siblings ({string.Join(", ", healthySiblings)}) are healthy, so connections that land on it fail and the rest succeed"
             : $"; none of its {siblings} siblings is healthy either (failing or idle), so look at the service as a whole";
@@ -480,6 +532,8 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
                 RemoveBackend(b);
                 _backendsExpired++;
                 _evictions?.WithLabels("expired").Inc();
+                if (b.Service.LearnedFromFlows && b.Service.Backends.Count == 0)
+                    _services.Remove((b.Service.Namespace, b.Service.Name));
             }
         }
     }
@@ -575,6 +629,8 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         foreach (var s in _subscriptions) s.Dispose();
         _subscriptions.Clear();
         _tracker?.Dispose();
-        if (_ownsClassifier) _classifier.Dispose();
+        if (_attached) _classifier.Release();
+        else if (_ownsClassifier) _classifier.Dispose();
+        _attached = false;
     }
 }

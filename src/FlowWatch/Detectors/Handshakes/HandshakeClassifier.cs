@@ -44,6 +44,7 @@ public sealed class HandshakeClassifier : IDisposable
     private Counter? _handshakes, _evictions;
     private long _evictedPending, _evictedClosed;
     private bool _disposed;
+    private int _users;
 
     public HandshakeClassifier(HandshakeClassifierOptions? options = null)
     {
@@ -79,11 +80,13 @@ public sealed class HandshakeClassifier : IDisposable
         {
             if (!ReferenceEquals(_context, context))
                 throw new InvalidOperationException("A HandshakeClassifier can serve only one pipeline.");
+            _users++;
             return _out;
         }
         _context = context;
+        _users = 1;
         _handshakes = context.Metrics.CreateCounter("flowwatch_tcp_handshakes_total",
-            "TCP handshakes to pods by outcome (completed, reply_lost, refused, dropped, timeout, incomplete).",
+            "TCP handshakes to pods by outcome (completed, reply_lost, ingress_lost, refused, dropped, timeout, incomplete).",
             new CounterConfiguration { LabelNames = ["namespace", "workload", "outcome"] });
         _evictions = context.Metrics.CreateCounter("flowwatch_tcp_handshake_evictions_total",
             "Handshake table entries evicted because the table was full (reason open: never classified; closed: forgotten early).",
@@ -97,10 +100,13 @@ public sealed class HandshakeClassifier : IDisposable
 
     private long NowNanos => _context is null ? 0 : FlowRecord.ToNanos(_context.Scheduler.Now);
 
-    /// <summary>Feeds one flow; non-TCP, L7 and flag-less flows are ignored.</summary>
+    /// <summary>Feeds one flow; non-TCP, L7, flag-less flows and policy verdicts that forwarded are ignored.</summary>
     public void Observe(FlowRecord f)
     {
         if (f.Protocol != L4Protocol.Tcp || f.Kind is FlowKind.L7 or FlowKind.Sock) return;
+        // A policy verdict is reported once per new connection beside the packet's trace; only its drops say
+        // anything the traces do not (a recording of verdicts alone would otherwise be all timeouts).
+        if (f.EventType == CiliumEventTypes.PolicyVerdict && f.Verdict != Verdict.Dropped) return;
         var flags = f.TcpFlags;
         if (flags == TcpFlags.None) return;
 
@@ -155,6 +161,7 @@ public sealed class HandshakeClassifier : IDisposable
                 e.Node = f.NodeName;
             }
             else if (e.Node.Length == 0) e.Node = f.NodeName;
+            if (f.ObservationPoint == ObservationPoint.FromNetwork) e.SynFromNetwork = true;
             if (f.Verdict == Verdict.Dropped) Decide(e, HandshakeOutcome.Dropped, f.TimeNanos, f.DropReason);
             return;
         }
@@ -259,6 +266,7 @@ public sealed class HandshakeClassifier : IDisposable
         while (_pending.Head is { } e && e.DeadlineNanos <= nowNanos)
         {
             var outcome = e.Dropped ? HandshakeOutcome.Dropped
+                : e.SynAcks == 0 && e.SynFromNetwork && !e.SynReachedPod && e.SynTx > 1 ? HandshakeOutcome.IngressLost
                 : e.SynAcks == 0 ? HandshakeOutcome.Timeout
                 : e.SynAfterSynAck ? HandshakeOutcome.ReplyLost
                 : HandshakeOutcome.Incomplete;
@@ -316,6 +324,12 @@ public sealed class HandshakeClassifier : IDisposable
     }
 
     private static DateTimeOffset ToTime(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
+
+    /// <summary>A detector that attached is done with the classifier; the last one to leave disposes it.</summary>
+    public void Release()
+    {
+        if (--_users <= 0) Dispose();
+    }
 
     public void Dispose()
     {

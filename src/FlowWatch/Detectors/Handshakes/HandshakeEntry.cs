@@ -21,6 +21,7 @@ internal sealed class HandshakeEntry
 
     public bool SynAfterSynAck;
     public bool SynReachedPod;
+    public bool SynFromNetwork;
     public bool Dropped;
     public int DropReason;
 
@@ -38,7 +39,7 @@ internal sealed class HandshakeEntry
         DeadlineNanos = FirstSynNanos = SynTxStartNanos = SynAckTxStartNanos = 0;
         SynPoints = SynAckPoints = 0;
         SynTx = SynAcks = 0;
-        SynAfterSynAck = SynReachedPod = Dropped = false;
+        SynAfterSynAck = SynReachedPod = SynFromNetwork = Dropped = false;
         DropReason = 0;
         Server = Client = FlowEndpoint.Empty;
         Service = default;

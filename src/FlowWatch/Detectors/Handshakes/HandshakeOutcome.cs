@@ -15,14 +15,19 @@ public enum HandshakeOutcome : byte
     Timeout = 4,
     /// <summary>SYN-ACK seen once, no ACK and no retransmission: not enough to blame the path.</summary>
     Incomplete = 5,
+    /// <summary>
+    /// The SYN arrived on the node (FROM_NETWORK), was retransmitted, and never reached the pod (no TO_ENDPOINT):
+    /// the kernel's strict reverse-path filter dropped it, which Hubble does not see.
+    /// </summary>
+    IngressLost = 6,
 }
 
 /// <summary>Label values and groupings for <see cref="HandshakeOutcome"/>.</summary>
 public static class HandshakeOutcomes
 {
-    public const int Count = 6;
+    public const int Count = 7;
 
-    private static readonly string[] Names = ["completed", "reply_lost", "refused", "dropped", "timeout", "incomplete"];
+    private static readonly string[] Names = ["completed", "reply_lost", "refused", "dropped", "timeout", "incomplete", "ingress_lost"];
 
     /// <summary>The metric label value ("completed", "reply_lost", ...).</summary>
     public static string Name(HandshakeOutcome outcome) => Names[(int)outcome];
@@ -31,5 +36,9 @@ public static class HandshakeOutcomes
 
     /// <summary>Outcomes that count against the server: everything but completed and incomplete.</summary>
     public static bool IsFailure(HandshakeOutcome outcome) =>
-        outcome is HandshakeOutcome.ReplyLost or HandshakeOutcome.Refused or HandshakeOutcome.Dropped or HandshakeOutcome.Timeout;
+        outcome is HandshakeOutcome.ReplyLost or HandshakeOutcome.Refused or HandshakeOutcome.Dropped or HandshakeOutcome.Timeout
+            or HandshakeOutcome.IngressLost;
+
+    /// <summary>The two asymmetric-path shapes: the reply died on its way out, or the request died inside the node.</summary>
+    public static bool IsPathLoss(HandshakeOutcome outcome) => outcome is HandshakeOutcome.ReplyLost or HandshakeOutcome.IngressLost;
 }

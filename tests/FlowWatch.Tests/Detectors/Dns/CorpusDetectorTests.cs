@@ -1,6 +1,7 @@
 using System.IO.Compression;
+using FlowWatch.Detectors.Backends;
 using FlowWatch.Detectors.Dns;
-using FlowWatch.Detectors.DuplicateIp;
+using FlowWatch.Hosting;
 using FlowWatch.Findings;
 using FlowWatch.Flows;
 using FlowWatch.Hubble.Proto.Observer;
@@ -11,16 +12,16 @@ using Xunit.Abstractions;
 
 namespace FlowWatch.Tests.Detectors.Dns;
 
-/// <summary>Both detectors over every real recording in the shared corpus: what they find, and what they must not.</summary>
+/// <summary>All four detectors over every real recording in the shared corpus: what they find, and what they must not.</summary>
 public sealed class CorpusDetectorTests(ITestOutputHelper output)
 {
     private static readonly JsonParser Parser = new(new JsonParser.Settings(100).WithIgnoreUnknownFields(true));
 
     private sealed record FileResult(string Name, int Flows, List<Finding> Findings, double Drops, double NoAnswer,
-        double NxDomain, double Answers, int Requests);
+        double NxDomain, double Answers, int Requests, IReadOnlyDictionary<string, double> Handshakes, string Backends);
 
     [Fact]
-    public void CorpusRecordings_NxDomainIsNeverADrop_AndEveryFindingIsExplained()
+    public void CorpusRecordings_ThroughAllFourDetectors_NxDomainIsNeverADrop_AndEveryFindingIsExplained()
     {
         if (TestPaths.Corpus is null) { output.WriteLine(TestPaths.CorpusMissing); return; }
         var results = TestPaths.CorpusFiles.Select(Run).ToList();
@@ -28,6 +29,8 @@ public sealed class CorpusDetectorTests(ITestOutputHelper output)
         {
             output.WriteLine($"{r.Name}: {r.Flows} flows, {r.Requests} DNS requests, {r.Answers} answers " +
                              $"({r.NxDomain} NXDOMAIN), {r.Drops} drops ({r.NoAnswer} no answer), {r.Findings.Count} finding events");
+            output.WriteLine("  TCP handshakes: " + (r.Handshakes.Count == 0 ? "none"
+                : string.Join(", ", r.Handshakes.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))) + "; backends: " + r.Backends);
             foreach (var f in r.Findings)
                 output.WriteLine($"  [{f.State} {f.Severity} {Finding.KindName(f.Kind)}] {f.Summary}");
         }
@@ -46,21 +49,32 @@ public sealed class CorpusDetectorTests(ITestOutputHelper output)
             Assert.Equal(r.NoAnswer, r.Drops);
             Assert.Equal(r.Name == "hubble-otel-basic-sample-5-dns-flows.jsonl" ? 1 : 0, r.NoAnswer);
         }
-        // SOURCES.md: no DNS policy drops, no duplicate IPs in these recordings.
+        // SOURCES.md: no DNS policy drops, no duplicate IPs, no asymmetric handshakes, no failing backends.
         Assert.DoesNotContain(results.SelectMany(r => r.Findings),
-            f => f.Kind is FindingKind.DnsDrops or FindingKind.DuplicateIp or FindingKind.UnmanagedPod);
+            f => f.Kind is FindingKind.DnsDrops or FindingKind.DuplicateIp or FindingKind.UnmanagedPod
+                or FindingKind.AsymmetricPath or FindingKind.BackendUnhealthy);
+        // The TCP recording's handshakes all got a SYN-ACK: completed, or cut off by the recording (incomplete), never failed.
+        var tcp = results.Single(r => r.Name == "hubble-otel-basic-sample-400-tcp-flows.jsonl");
+        Assert.True(tcp.Handshakes.GetValueOrDefault("completed") > 0);
+        Assert.All(tcp.Handshakes.Keys, k => Assert.Contains(k, new[] { "completed", "incomplete" }));
+        // Policy verdict events (the whole of the l7-redirected recording) are not handshakes.
+        Assert.Empty(results.Single(r => r.Name == "hubble-otel-basic-sample-400-l7-redirected-flows.jsonl").Handshakes);
+        // The exporter example's one TCP flow is a SYN dropped by policy.
+        Assert.Equal(1, results.Single(r => r.Name == "cilium-docs-exporter-dropped.jsonl").Handshakes.GetValueOrDefault("dropped"));
     }
 
     private FileResult Run(string path)
     {
         var registry = Prometheus.Metrics.NewCustomRegistry();
-        var dns = new DnsDropDetector();
-        var dup = new DuplicateIpDetector();
+        var detectors = DetectorSet.Create(DetectorSettings.Default);
+        var dns = detectors.OfType<DnsDropDetector>().Single();
+        var backends = detectors.OfType<BackendHealthDetector>().Single();
         var findings = new List<Finding>();
         var converter = new FlowConverter();
         var flows = 0;
         var requests = 0;
-        using (var pipeline = new FlowPipeline([dns, dup], Prometheus.Metrics.WithCustomRegistry(registry)))
+        string backendText;
+        using (var pipeline = new FlowPipeline(detectors, Prometheus.Metrics.WithCustomRegistry(registry)))
         {
             pipeline.Findings.Subscribe(findings.Add);
             using var stream = File.OpenRead(path);
@@ -77,6 +91,9 @@ public sealed class CorpusDetectorTests(ITestOutputHelper output)
                 flows++;
             }
             // Let every pending lookup reach its timeout, and every finding its quiet period.
+            backendText = string.Join("; ", backends.Services.Select(svc => $"{svc.Namespace}/{svc.Service}: " + string.Join(", ",
+                backends.DescribeService(svc.Namespace, svc.Service)!.Select(b => $"{b.Pod} {b.State}"))));
+            if (backendText.Length == 0) backendText = "none";
             pipeline.AdvanceBy(dns.Options.NoAnswerTimeout + TimeSpan.FromSeconds(2));
             pipeline.AdvanceBy(TimeSpan.FromMinutes(15));
             Assert.Equal(0, dns.PendingRequests);
@@ -91,6 +108,10 @@ public sealed class CorpusDetectorTests(ITestOutputHelper output)
             Sum("flowwatch_dns_lookups_dropped_total", l => l["reason"] == "no_answer"),
             Sum("flowwatch_dns_answers_total", l => l["rcode"] == "nxdomain"),
             Sum("flowwatch_dns_answers_total", _ => true),
-            requests);
+            requests,
+            MetricText.Series(exported, "flowwatch_tcp_handshakes_total").GroupBy(l => MetricText.Labels(l)["outcome"])
+                .ToDictionary(g => g.Key, g => g.Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)))
+                .Where(p => p.Value > 0).ToDictionary(),
+            backendText);
     }
 }
