@@ -19,6 +19,7 @@ public sealed class DemoRun : IAsyncDisposable
 
     private DemoRun(string scenarios, ScaledRuleFiles rules, DemoProcess demo, PrometheusHarness prometheus)
     {
+        PrometheusReadyAt = demo.Clock.Elapsed;
         Scenarios = scenarios;
         Rules = rules;
         Demo = demo;
@@ -32,6 +33,9 @@ public sealed class DemoRun : IAsyncDisposable
     public DemoProcess Demo { get; }
 
     public PrometheusHarness Prometheus { get; }
+
+    /// <summary>When Prometheus answered ready (and began evaluating rules), from the demo's start.</summary>
+    public TimeSpan PrometheusReadyAt { get; }
 
     /// <summary>How long the run was observed, from the demo's start.</summary>
     public TimeSpan Observed { get; private set; }
@@ -61,9 +65,10 @@ public sealed class DemoRun : IAsyncDisposable
         }
     }
 
-    /// <summary>Polls Prometheus' alerts until every <paramref name="expected"/> alert fires and at least
-    /// <paramref name="minimum"/> has passed, or until <paramref name="deadline"/> (both from the demo's start).
-    /// Returns normally either way; the tests judge what was seen. Throws if the demo or Prometheus dies.</summary>
+    /// <summary>Polls Prometheus' alerts until every <paramref name="expected"/> alert fires and Prometheus has been
+    /// evaluating rules for at least <paramref name="minimum"/>, or until <paramref name="deadline"/> from the demo's
+    /// start has passed as well as the minimum. Returns normally either way; the tests judge what was seen.
+    /// Throws if the demo or Prometheus dies.</summary>
     public async Task ObserveAsync(IReadOnlyList<ExpectedAlert> expected, TimeSpan minimum, TimeSpan deadline)
     {
         while (true)
@@ -77,8 +82,7 @@ public sealed class DemoRun : IAsyncDisposable
                 if (alert.State == "firing" && seen.FiringAt is null) seen.FiringAt = now;
             }
             Observed = Demo.Clock.Elapsed;
-            var done = Observed >= minimum && expected.All(e => FiringAt(e) is not null);
-            if (done || Observed >= deadline) return;
+            if (Observed - PrometheusReadyAt >= minimum && (Observed >= deadline || expected.All(e => FiringAt(e) is not null))) return;
             await Task.Delay(PollInterval);
         }
     }
