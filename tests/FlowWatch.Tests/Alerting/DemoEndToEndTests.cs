@@ -207,7 +207,7 @@ public sealed class DemoNoScenarioEndToEndTests(DemoNoScenarioEndToEndTests.Fixt
     : IClassFixture<DemoNoScenarioEndToEndTests.Fixture>
 {
     /// <summary>How long Prometheus evaluates the rules over the scenario-free demo: longer than every scenario alert
-    /// took to fire with its scenario on (20-28 s from the demo's start, Prometheus being ready 4-7 s after it;
+    /// took to fire with its scenario on (18-28 s from the demo's start, Prometheus being ready 2-8 s after it;
     /// measured by DemoAllScenariosEndToEndTests.EveryAlertOfTheScenario_Fires) and than the health alerts' scaled for:.</summary>
     public static readonly TimeSpan Watch = TimeSpan.FromSeconds(45);
 
