@@ -29,7 +29,7 @@ public sealed partial class AlertRuleTests
         foreach (var a in RuleFiles.Alerts)
         {
             if (a.For is null) problems.Add($"{a.Alert}: no for:");
-            else if (ParseDuration(a.For) is not { } d || d < TimeSpan.FromSeconds(30) || d > TimeSpan.FromMinutes(2))
+            else if (PromDuration.Parse(a.For) is not { } d || d < TimeSpan.FromSeconds(30) || d > TimeSpan.FromMinutes(2))
                 problems.Add($"{a.Alert}: for: {a.For} is outside 30s..2m (an e2e test at a 1-2 s scrape must see it fire within ~2 minutes)");
             if (!a.Labels.TryGetValue("severity", out var sev) || sev is not ("critical" or "warning" or "info"))
                 problems.Add($"{a.Alert}: severity label missing or not critical/warning/info");
@@ -89,25 +89,8 @@ public sealed partial class AlertRuleTests
             PromQlNames.MetricNames("label_values({__name__=~\"a_total|b\", namespace=~\"$namespace\"}, workload)").Order());
     }
 
-    private static TimeSpan? ParseDuration(string text)
-    {
-        var m = Duration().Match(text);
-        if (!m.Success) return null;
-        var total = TimeSpan.Zero;
-        foreach (Capture c in m.Groups["part"].Captures)
-        {
-            var unit = c.Value.TrimStart("0123456789".ToCharArray());
-            var n = int.Parse(c.Value[..^unit.Length]);
-            total += unit switch { "h" => TimeSpan.FromHours(n), "m" => TimeSpan.FromMinutes(n), "s" => TimeSpan.FromSeconds(n), _ => TimeSpan.FromMilliseconds(n) };
-        }
-        return total;
-    }
-
     private static string GitHubAnchor(string heading) =>
         Regex.Replace(heading.Trim().ToLowerInvariant(), @"[^a-z0-9 _-]", "").Replace(' ', '-');
-
-    [GeneratedRegex(@"^(?<part>\d+(?:ms|h|m|s))+$")]
-    private static partial Regex Duration();
 
     [GeneratedRegex(@"^#{1,6}\s+(.+?)\s*$", RegexOptions.Multiline)]
     private static partial Regex Heading();

@@ -22,6 +22,26 @@ internal static partial class DashboardFile
         }
     }
 
+    /// <summary>Every panel target's PromQL with the title of the row it sits in (a collapsed row's nested panels, or
+    /// the panels after an open row up to the next row).</summary>
+    public static IEnumerable<(string Row, string Where, string Query)> PanelQueriesByRow(JsonObject dashboard)
+    {
+        var row = "";
+        foreach (var p in dashboard["panels"]!.AsArray().OfType<JsonObject>())
+        {
+            IEnumerable<JsonObject> panels = [p];
+            if (IsRow(p))
+            {
+                row = (string?)p["title"] ?? "";
+                panels = p["panels"] is JsonArray nested ? nested.OfType<JsonObject>() : [];
+            }
+            foreach (var panel in panels)
+                foreach (var target in Targets(panel))
+                    if ((string?)target["expr"] is { Length: > 0 } expr)
+                        yield return (row, $"panel '{panel["title"]}' target {target["refId"]}", expr);
+        }
+    }
+
     public static bool IsRow(JsonObject panel) => (string?)panel["type"] == "row";
 
     public static IEnumerable<JsonObject> Targets(JsonObject panel) =>

@@ -26,7 +26,7 @@ internal static class RuleFiles
         return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
-    private static IEnumerable<RuleDefinition> Read(string path)
+    public static IEnumerable<RuleDefinition> Read(string path)
     {
         var file = Path.GetFileName(path);
         foreach (var group in Seq(Load(path), "groups"))
