@@ -6,34 +6,57 @@ namespace FlowWatch.Store;
 internal readonly record struct EndpointEntry(uint Identity, int Namespace, int Pod, int Workload, int WorkloadKind);
 
 /// <summary>Interns flow endpoints (identity, namespace, pod, workload) to ids; id 0 is the empty endpoint.</summary>
-/// <remarks>Append-only; full tables map new endpoints to 0 and count them. Not thread-safe (guarded by the store).</remarks>
-internal sealed class EndpointTable(StringTable strings, int capacity)
+/// <remarks>Append-only, one writer; readers on any thread (see <see cref="StringTable"/>). Full tables map new endpoints to 0 and count them.</remarks>
+internal sealed class EndpointTable
 {
-    private readonly Dictionary<EndpointEntry, int> _ids = new() { [default] = 0 };
-    private readonly List<EndpointEntry> _entries = [default];
+    private const int ChunkBits = 12;
+    private const int ChunkSize = 1 << ChunkBits;
+
+    private readonly StringTable _strings;
+    private readonly int _capacity;
+    private readonly Dictionary<EndpointEntry, int> _ids = new();
+    private readonly EndpointEntry[]?[] _chunks;
+    private int _count;
     private FlowEndpoint? _lastEndpoint;
     private int _lastId;
 
-    public int Count => _entries.Count;
+    public EndpointTable(StringTable strings, int capacity)
+    {
+        _strings = strings;
+        _capacity = capacity;
+        _chunks = new EndpointEntry[]?[(capacity + ChunkSize - 1) / ChunkSize];
+        Append(default);
+    }
+
+    public int Count => Volatile.Read(ref _count);
     public long Overflowed { get; private set; }
 
+    /// <summary>Writer only.</summary>
     public int Intern(FlowEndpoint endpoint)
     {
         // Converters often hand the same endpoint object to consecutive flows of one conversation.
         if (ReferenceEquals(endpoint, _lastEndpoint)) return _lastId;
-        var entry = new EndpointEntry(endpoint.Identity, strings.Intern(endpoint.Namespace), strings.Intern(endpoint.Pod),
-            strings.Intern(endpoint.Workload), strings.Intern(endpoint.WorkloadKind));
+        var entry = new EndpointEntry(endpoint.Identity, _strings.Intern(endpoint.Namespace), _strings.Intern(endpoint.Pod),
+            _strings.Intern(endpoint.Workload), _strings.Intern(endpoint.WorkloadKind));
         if (!_ids.TryGetValue(entry, out var id))
         {
-            if (_entries.Count >= capacity) { Overflowed++; return 0; }
-            id = _entries.Count;
-            _entries.Add(entry);
-            _ids[entry] = id;
+            if (_count >= _capacity) { Overflowed++; return 0; }
+            id = Append(entry);
         }
         _lastEndpoint = endpoint;
         _lastId = id;
         return id;
     }
 
-    public EndpointEntry this[int id] => _entries[id];
+    private int Append(EndpointEntry entry)
+    {
+        var id = _count;
+        (_chunks[id >> ChunkBits] ??= new EndpointEntry[ChunkSize])[id & (ChunkSize - 1)] = entry;
+        _ids[entry] = id;
+        Volatile.Write(ref _count, id + 1);
+        return id;
+    }
+
+    /// <summary>The endpoint of an id; the empty endpoint for an id not (yet) published. Any thread.</summary>
+    public EndpointEntry this[int id] => (uint)id < (uint)Count ? _chunks[id >> ChunkBits]![id & (ChunkSize - 1)] : default;
 }

@@ -9,15 +9,20 @@ namespace FlowWatch.Store;
 /// Flows live in blocks of <see cref="FlowBlock.Size"/> fixed-size entries, allocated as the ring first
 /// fills and then overwritten oldest first (each overwritten flow is counted as evicted). Names are
 /// interned once in bounded tables. A query walks the ring from the newest block back, skipping blocks
-/// whose time span or key filter rules them out, and compares ints inside the rest. One lock guards the
-/// ring, held by the writer for one entry and by a reader for at most one block, so a long query never
-/// holds up the flow stream for more than a few microseconds at a time.
+/// whose time span or key filter rules them out, and compares ints inside the rest.
+/// <para>
+/// One writer (the pipeline thread) and any number of readers, without locks, seqlock style: the writer
+/// fills an entry and then publishes the new count; a reader copies entries, then re-reads the count and
+/// keeps only copies the writer cannot have been overwriting meanwhile. The ring has one spare block
+/// beyond the capacity, so the entry being overwritten is always one that has already left; the flow
+/// stream never waits for a query, however long.
+/// </para>
 /// </remarks>
 public sealed class FlowStore : IFlowSink
 {
-    private readonly object _gate = new();
     private readonly FlowBlock?[] _blocks;
     private readonly int _capacity;
+    private readonly int _slots;
     private readonly StringTable _strings;
     private readonly EndpointTable _endpoints;
     private readonly Dictionary<(string?, string?), int> _services = new();
@@ -30,7 +35,8 @@ public sealed class FlowStore : IFlowSink
     {
         options.Validate();
         _capacity = options.Capacity;
-        _blocks = new FlowBlock?[_capacity / FlowBlock.Size];
+        _slots = _capacity + FlowBlock.Size;
+        _blocks = new FlowBlock?[_slots / FlowBlock.Size];
         _strings = new StringTable(options.MaxStrings);
         _endpoints = new EndpointTable(_strings, options.MaxEndpoints);
         _flowsGauge = metrics.CreateGauge("flowwatch_store_flows", "Flows held in the recent-flow store.");
@@ -40,34 +46,33 @@ public sealed class FlowStore : IFlowSink
     /// <summary>Most flows the store keeps (the smaller of its count and memory bounds, in whole blocks).</summary>
     public int Capacity => _capacity;
 
-    public long Count { get { lock (_gate) return Math.Min(_written, _capacity); } }
-    public long Evicted { get { lock (_gate) return _evicted; } }
-    public long Written { get { lock (_gate) return _written; } }
+    public long Count => Math.Min(Volatile.Read(ref _written), _capacity);
+    public long Evicted => Volatile.Read(ref _evicted);
+    public long Written => Volatile.Read(ref _written);
 
     /// <summary>Names and endpoints that did not fit their tables and were stored as "(overflow)" / empty.</summary>
-    public long NamesOverflowed { get { lock (_gate) return _strings.Overflowed + _endpoints.Overflowed; } }
+    public long NamesOverflowed => _strings.Overflowed + _endpoints.Overflowed;
 
+    /// <summary>Keeps one flow. Called by one thread only (the pipeline's); never blocks.</summary>
     public void Add(FlowRecord flow)
     {
-        bool evicted;
-        long count;
-        lock (_gate)
+        var seq = _written;
+        var pos = (int)(seq % _slots);
+        var block = _blocks[pos / FlowBlock.Size] ??= new FlowBlock();
+        var offset = pos % FlowBlock.Size;
+        if (offset == 0) block.Reset(seq);
+        ref var e = ref block.Entries[offset];
+        Fill(ref e, flow);
+        Index(block, ref e);
+        // Full fence: readers that see the new count see the entry, and a reader that saw any part of
+        // the next overwrite sees a count that tells it so.
+        Interlocked.Exchange(ref _written, seq + 1);
+        if (seq >= _capacity)
         {
-            var seq = _written;
-            var pos = (int)(seq % _capacity);
-            var block = _blocks[pos / FlowBlock.Size] ??= new FlowBlock();
-            var offset = pos % FlowBlock.Size;
-            if (offset == 0) block.Reset(seq);
-            ref var e = ref block.Entries[offset];
-            Fill(ref e, flow);
-            Index(block, ref e);
-            _written = seq + 1;
-            evicted = seq >= _capacity;
-            if (evicted) _evicted++;
-            count = Math.Min(_written, _capacity);
+            Volatile.Write(ref _evicted, _evicted + 1);
+            _evictedCounter.Inc();
         }
-        if (evicted) _evictedCounter.Inc();
-        else _flowsGauge.Set(count);
+        else _flowsGauge.Set(seq + 1);
     }
 
     private void Fill(ref CompactFlow e, FlowRecord f)
@@ -149,80 +154,94 @@ public sealed class FlowStore : IFlowSink
     /// <summary>Whether any stored flow has this pod on either side.</summary>
     public bool KnowsPod(string @namespace, string pod)
     {
-        lock (_gate)
+        var ns = _strings.Find(@namespace);
+        var p = _strings.Find(pod);
+        if (ns <= 0 || p <= 0) return false;
+        var count = _endpoints.Count;
+        for (var i = 1; i < count; i++)
         {
-            var ns = _strings.Find(@namespace);
-            var p = _strings.Find(pod);
-            if (ns <= 0 || p <= 0) return false;
-            for (var i = 1; i < _endpoints.Count; i++)
-            {
-                var e = _endpoints[i];
-                if (e.Pod == p && e.Namespace == ns) return true;
-            }
-            return false;
+            var e = _endpoints[i];
+            if (e.Pod == p && e.Namespace == ns) return true;
         }
+        return false;
     }
 
-    /// <summary>Runs a query: newest first (or oldest first after <see cref="FlowQuery.After"/>), at most <see cref="FlowQuery.Limit"/> flows.</summary>
+    /// <summary>Runs a query: newest first (or oldest first after <see cref="FlowQuery.After"/>), at most <see cref="FlowQuery.Limit"/> flows. Any thread.</summary>
     public FlowPage Query(FlowQuery query)
     {
         var limit = Math.Clamp(query.Limit, 1, FlowQuery.MaxLimit);
         var results = new List<StoredFlow>(Math.Min(limit, 256));
-        Matcher matcher;
-        long head;
-        lock (_gate)
-        {
-            head = _written;
-            matcher = Matcher.Resolve(query, _strings);
-        }
+        var head = Volatile.Read(ref _written);
+        var matcher = Matcher.Resolve(query, _strings);
         var latest = head - 1;
         if (matcher.MatchesNothing || head == 0) return new FlowPage(results, null, latest, 0);
-        long scanned = 0;
+        var candidates = new List<(long Seq, CompactFlow Entry)>();
+        long scanned = 0, oldest = 0;
         if (query.After is { } after)
         {
             var s = Math.Max(after + 1, 0);
             while (s < head && results.Count < limit)
             {
-                lock (_gate)
-                {
-                    s = Math.Max(s, _written - _capacity);
-                    var blockStart = s - s % FlowBlock.Size;
-                    var end = Math.Min(head, blockStart + FlowBlock.Size);
-                    var block = BlockOf(s);
-                    if (matcher.MayMatch(block))
-                        for (var i = s; i < end && results.Count < limit; i++, scanned++)
-                            TryTake(block, i, matcher, results);
-                    s = end;
-                }
+                s = Math.Max(s, Volatile.Read(ref _written) - _capacity);
+                var end = Math.Min(head, s - s % FlowBlock.Size + FlowBlock.Size);
+                scanned += ScanBlock(s, end - 1, ascending: true, limit - results.Count, matcher, candidates);
+                var minValid = MinValid();
+                foreach (var (seq, entry) in candidates)
+                    if (seq >= minValid) results.Add(Materialize(seq, in entry));
+                s = end;
             }
             return new FlowPage(results, null, latest, scanned);
         }
         var top = Math.Min(query.Before ?? head, head) - 1;
-        long oldest = 0, s2 = top;
-        while (s2 >= 0 && results.Count < limit)
+        var stale = false;
+        while (top >= 0 && results.Count < limit && !stale)
         {
-            lock (_gate)
+            oldest = Math.Max(0, Volatile.Read(ref _written) - _capacity);
+            if (top < oldest) break;
+            var low = Math.Max(oldest, top - top % FlowBlock.Size);
+            scanned += ScanBlock(top, low, ascending: false, limit - results.Count, matcher, candidates);
+            var minValid = MinValid();
+            foreach (var (seq, entry) in candidates)
             {
-                oldest = Math.Max(0, _written - _capacity);
-                if (s2 < oldest) break;
-                var blockStart = Math.Max(oldest, s2 - s2 % FlowBlock.Size);
-                var block = BlockOf(s2);
-                if (matcher.MayMatch(block))
-                    for (var i = s2; i >= blockStart && results.Count < limit; i--, scanned++)
-                        TryTake(block, i, matcher, results);
-                s2 = blockStart - 1;
+                // Newest first: once one copy may be overwritten, so may every older one.
+                if (seq < minValid) { stale = true; break; }
+                results.Add(Materialize(seq, in entry));
             }
+            top = low - 1;
         }
         long? next = results.Count == limit && results[^1].Seq > oldest ? results[^1].Seq : null;
         return new FlowPage(results, next, latest, scanned);
     }
 
-    private FlowBlock BlockOf(long seq) => _blocks[(int)(seq % _capacity) / FlowBlock.Size]!;
+    /// <summary>Oldest sequence number whose copy can be trusted (the writer may be writing seq <c>_written</c> over seq <c>_written - _slots</c>).</summary>
+    private long MinValid() => WrittenAfterReads() - _slots + 1;
 
-    private void TryTake(FlowBlock block, long seq, Matcher matcher, List<StoredFlow> results)
+    private long WrittenAfterReads()
     {
-        ref readonly var e = ref block.Entries[(int)(seq % FlowBlock.Size)];
-        if (matcher.Matches(in e, _endpoints)) results.Add(Materialize(seq, in e));
+        Interlocked.MemoryBarrier();   // the copies above are complete before the count is read
+        return Volatile.Read(ref _written);
+    }
+
+    /// <summary>Copies the matching entries of one block, from <paramref name="from"/> to <paramref name="to"/> (same block), unless its index rules it out.</summary>
+    private long ScanBlock(long from, long to, bool ascending, int want, Matcher matcher, List<(long, CompactFlow)> candidates)
+    {
+        candidates.Clear();
+        var block = Volatile.Read(ref _blocks[(int)(from % _slots) / FlowBlock.Size]);
+        if (block is null) return 0;
+        var blockStart = from - from % FlowBlock.Size;
+        if (!matcher.MayMatch(block) && WrittenAfterReads() < blockStart + _slots)
+            return 0;   // the filter was read before the writer came back round to this block: trust it
+        long scanned = 0;
+        var step = ascending ? 1 : -1;
+        for (var seq = from; ascending ? seq <= to : seq >= to; seq += step)
+        {
+            scanned++;
+            var copy = block.Entries[(int)(seq % FlowBlock.Size)];
+            if (!matcher.Matches(in copy, _endpoints)) continue;
+            candidates.Add((seq, copy));
+            if (candidates.Count >= want) break;
+        }
+        return scanned;
     }
 
     private StoredFlow Materialize(long seq, in CompactFlow e) => new(
