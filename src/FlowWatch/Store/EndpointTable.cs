@@ -1,9 +1,25 @@
+using System.Runtime.CompilerServices;
 using FlowWatch.Flows;
 
 namespace FlowWatch.Store;
 
 /// <summary>One interned flow endpoint: identity and the ids of its namespace, pod, workload and kind.</summary>
 internal readonly record struct EndpointEntry(uint Identity, int Namespace, int Pod, int Workload, int WorkloadKind);
+
+/// <summary>An endpoint by the identity of its (pooled) strings: a cheap first lookup before the one by content.</summary>
+internal readonly struct EndpointReference(FlowEndpoint e) : IEquatable<EndpointReference>
+{
+    private readonly uint _identity = e.Identity;
+    private readonly string _ns = e.Namespace, _pod = e.Pod, _workload = e.Workload, _kind = e.WorkloadKind;
+
+    public bool Equals(EndpointReference o) => _identity == o._identity && ReferenceEquals(_ns, o._ns) &&
+        ReferenceEquals(_pod, o._pod) && ReferenceEquals(_workload, o._workload) && ReferenceEquals(_kind, o._kind);
+
+    public override bool Equals(object? obj) => obj is EndpointReference o && Equals(o);
+
+    public override int GetHashCode() => HashCode.Combine(_identity, RuntimeHelpers.GetHashCode(_ns),
+        RuntimeHelpers.GetHashCode(_pod), RuntimeHelpers.GetHashCode(_workload), RuntimeHelpers.GetHashCode(_kind));
+}
 
 /// <summary>Interns flow endpoints (identity, namespace, pod, workload) to ids; id 0 is the empty endpoint.</summary>
 /// <remarks>Append-only, one writer; readers on any thread (see <see cref="StringTable"/>). Full tables map new endpoints to 0 and count them.</remarks>
@@ -15,6 +31,7 @@ internal sealed class EndpointTable
     private readonly StringTable _strings;
     private readonly int _capacity;
     private readonly Dictionary<EndpointEntry, int> _ids = new();
+    private readonly Dictionary<EndpointReference, int> _byReference = new();
     private readonly EndpointEntry[]?[] _chunks;
     private int _count;
     private FlowEndpoint? _lastEndpoint;
@@ -36,6 +53,8 @@ internal sealed class EndpointTable
     {
         // Converters often hand the same endpoint object to consecutive flows of one conversation.
         if (ReferenceEquals(endpoint, _lastEndpoint)) return _lastId;
+        var reference = new EndpointReference(endpoint);
+        if (_byReference.TryGetValue(reference, out var known)) { _lastEndpoint = endpoint; _lastId = known; return known; }
         var entry = new EndpointEntry(endpoint.Identity, _strings.Intern(endpoint.Namespace), _strings.Intern(endpoint.Pod),
             _strings.Intern(endpoint.Workload), _strings.Intern(endpoint.WorkloadKind));
         if (!_ids.TryGetValue(entry, out var id))
@@ -43,6 +62,8 @@ internal sealed class EndpointTable
             if (_count >= _capacity) { Overflowed++; return 0; }
             id = Append(entry);
         }
+        if (_byReference.Count >= _capacity) _byReference.Clear();   // bounded, as the string table's
+        _byReference[reference] = id;
         _lastEndpoint = endpoint;
         _lastId = id;
         return id;

@@ -25,7 +25,7 @@ public sealed class FlowStore : IFlowSink
     private readonly int _slots;
     private readonly StringTable _strings;
     private readonly EndpointTable _endpoints;
-    private readonly Dictionary<(string?, string?), int> _services = new();
+    private readonly Dictionary<(string?, string?), int> _services = new(ServiceReferenceComparer.Instance);
     private readonly Gauge _flowsGauge;
     private readonly Counter _evictedCounter;
     private long _written;
@@ -127,8 +127,18 @@ public sealed class FlowStore : IFlowSink
         if (service.IsEmpty) return StringTable.Empty;
         if (_services.TryGetValue((service.Namespace, service.Name), out var id)) return id;
         id = _strings.Intern(service.ToString());
+        if (_services.Count >= _capacity) _services.Clear();
         if (id != StringTable.Overflow) _services[(service.Namespace, service.Name)] = id;
         return id;
+    }
+
+    /// <summary>Service names come pooled: compare the string objects, not their characters.</summary>
+    private sealed class ServiceReferenceComparer : IEqualityComparer<(string?, string?)>
+    {
+        public static readonly ServiceReferenceComparer Instance = new();
+        public bool Equals((string?, string?) a, (string?, string?) b) => ReferenceEquals(a.Item1, b.Item1) && ReferenceEquals(a.Item2, b.Item2);
+        public int GetHashCode((string?, string?) k) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item1), System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item2));
     }
 
     private void Index(FlowBlock block, ref CompactFlow e)

@@ -16,6 +16,9 @@ internal sealed class StringTable
     private const int ChunkSize = 1 << ChunkBits;
 
     private readonly ConcurrentDictionary<string, int> _ids = new(StringComparer.Ordinal);
+    // Names arrive interned by the converter, so most lookups are hits on the same string object:
+    // hashing the reference is far cheaper than hashing the characters.
+    private readonly Dictionary<string, int> _byReference = new(ReferenceEqualityComparer.Instance);
     private readonly string[]?[] _chunks;
     private readonly int _capacity;
     private int _count;
@@ -35,9 +38,16 @@ internal sealed class StringTable
     public int Intern(string? value)
     {
         if (string.IsNullOrEmpty(value)) return Empty;
-        if (_ids.TryGetValue(value, out var id)) return id;
-        if (_count >= _capacity) { Overflowed++; return Overflow; }
-        return Append(value);
+        if (_byReference.TryGetValue(value, out var id)) return id;
+        if (!_ids.TryGetValue(value, out id))
+        {
+            if (_count >= _capacity) { Overflowed++; return Overflow; }
+            id = Append(value);
+        }
+        // Bounded: strings that are not pooled upstream would otherwise grow it without end.
+        if (_byReference.Count >= _capacity) _byReference.Clear();
+        _byReference[value] = id;
+        return id;
     }
 
     private int Append(string value)
