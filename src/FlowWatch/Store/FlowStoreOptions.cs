@@ -37,7 +37,7 @@ public sealed record FlowStoreOptions
         get
         {
             var byBudget = MemoryBudgetBytes / (CompactFlow.Bytes + FlowBlock.IndexBytesPerFlow);
-            var flows = (int)Math.Min(MaxFlows, Math.Min(byBudget, int.MaxValue - FlowBlock.Size));
+            var flows = (int)Math.Min(MaxFlows, Math.Min(byBudget, int.MaxValue - 2 * FlowBlock.Size));   // room for the spare block
             return (flows + FlowBlock.Size - 1) / FlowBlock.Size * FlowBlock.Size;
         }
     }
