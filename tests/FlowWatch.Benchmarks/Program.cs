@@ -6,6 +6,12 @@ using FlowWatch.Benchmarks;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var options = BenchOptions.Parse(args);
 if (options is null) return 1;
+if (options.Store)
+{
+    StoreBench.Run(options.StoreFlows, options.Repeats);
+    Console.WriteLine($"peak_working_set_mb: {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}");
+    return 0;
+}
 var inputs = Inputs.Load(options);
 foreach (var input in inputs)
 {

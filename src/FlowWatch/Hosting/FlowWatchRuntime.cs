@@ -1,5 +1,7 @@
+using FlowWatch.Api;
 using FlowWatch.Detectors;
 using FlowWatch.Pipeline;
+using FlowWatch.Store;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -16,6 +18,9 @@ public sealed record RuntimeOptions
     public int IntakeCapacity { get; init; } = 100_000;
 
     public DetectorSettings Detectors { get; init; } = DetectorSettings.Default;
+
+    /// <summary>Bounds of the recent-flow store behind /api/v1/flows.</summary>
+    public FlowStoreOptions Store { get; init; } = FlowStoreOptions.Default;
 }
 
 /// <summary>One FlowWatch: metrics registry, detectors, pipeline, intake and HTTP endpoint, wired together.</summary>
@@ -31,8 +36,11 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Registry = Prometheus.Metrics.NewCustomRegistry();
         MetricFactory = Prometheus.Metrics.WithCustomRegistry(Registry);
         Detectors = DetectorSet.Create(options.Detectors);
+        Store = new FlowStore(options.Store, MetricFactory);
+        Sinks.Add(Store);
         Pipeline = new FlowPipeline(Detectors, MetricFactory, Sinks);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
+        Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System)));
         Readiness.Add(() => Intake.Overloaded ? $"intake queue over half full ({Intake.Depth:N0} of {Intake.Capacity:N0}): shedding load" : null);
     }
 
@@ -41,6 +49,8 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public CollectorRegistry Registry { get; }
     public IMetricFactory MetricFactory { get; }
     public IReadOnlyList<IDetector> Detectors { get; }
+    /// <summary>The recent-flow store (also the first of <see cref="Sinks"/>) that the query API reads.</summary>
+    public FlowStore Store { get; }
     public List<IFlowSink> Sinks { get; } = [];
     public FlowPipeline Pipeline { get; }
     public FlowIntake Intake { get; }

@@ -1,0 +1,104 @@
+using FlowWatch.Detectors;
+using FlowWatch.Findings;
+using FlowWatch.Store;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace FlowWatch.Api;
+
+/// <summary>What the query API reads: the store, the findings and the detectors' insights.</summary>
+public sealed record QueryApiContext(FlowStore Store, FindingBook Findings, IReadOnlyList<IDetector> Detectors, TimeProvider Time);
+
+/// <summary>The query API under <c>/api/v1</c>: flows, findings, pod health and service backends, as snake_case JSON.</summary>
+public static class QueryApi
+{
+    public const int RecentDropsInHealth = 20;
+
+    public static void Map(IEndpointRouteBuilder app, QueryApiContext context)
+    {
+        app.MapGet("/api/v1/flows", (HttpRequest request) => Answer(() => Flows(request, context)));
+        app.MapGet("/api/v1/findings", (HttpRequest request) => Answer(() => FindingsAnswer(request, context)));
+        app.MapGet("/api/v1/pods/{namespace}/{pod}/health",
+            (string @namespace, string pod, HttpRequest request) => Answer(() => Health(@namespace, pod, request, context)));
+        app.MapGet("/api/v1/services/{namespace}/{service}/backends",
+            (string @namespace, string service, HttpRequest request) => Answer(() => Backends(@namespace, service, request, context)));
+    }
+
+    private static IResult Answer(Func<IResult> handler)
+    {
+        try { return handler(); }
+        catch (BadParameterException e) { return Results.Json(new ApiError(e.Message, e.Parameter), ApiJson.Options, statusCode: StatusCodes.Status400BadRequest); }
+    }
+
+    private static IResult Json(object value) => Results.Json(value, ApiJson.Options);
+
+    private static IResult NotFound(string message) =>
+        Results.Json(new ApiError(message), ApiJson.Options, statusCode: StatusCodes.Status404NotFound);
+
+    private static IResult Flows(HttpRequest request, QueryApiContext context)
+    {
+        var query = QueryParameters.ParseFlows(name => Single(request, name), request.Query.Keys, context.Time.GetUtcNow());
+        var page = context.Store.Query(query);
+        var flows = page.Flows.Select(FlowViews.From).ToList();
+        return Json(new FlowsResponse(flows, page.NextCursor?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            page.Latest, context.Store.Count, page.Scanned));
+    }
+
+    private static IResult FindingsAnswer(HttpRequest request, QueryApiContext context)
+    {
+        QueryParameters.RejectUnknown(request.Query.Keys, ["kind", "namespace", "state", "limit"]);
+        FindingKind? kind = null;
+        if (Single(request, "kind") is { } kindText)
+            kind = Finding.TryParseKind(kindText, out var k) ? k : throw new BadParameterException("kind",
+                $"kind: '{kindText}' is not a finding kind; use one of {string.Join(", ", Enum.GetValues<FindingKind>().Select(Finding.KindName))}");
+        var state = Single(request, "state") ?? "all";
+        if (state is not ("open" or "resolved" or "all"))
+            throw new BadParameterException("state", $"state: '{state}' must be open, resolved or all");
+        var ns = Single(request, "namespace");
+        var limit = QueryParameters.Int(name => Single(request, name), "limit", 1, 10_000) ?? 1000;
+        bool Wanted(Finding f) => (kind is null || f.Kind == kind) && (ns is null || f.Subject.Namespace == ns);
+        var open = state == "resolved" ? [] : context.Findings.OpenFindings.Where(Wanted).ToList();
+        var resolved = state == "open" ? [] : context.Findings.RecentlyResolved.Where(Wanted).ToList();
+        return Json(new FindingsResponse(open.Count, resolved.Count, open.Concat(resolved).Take(limit).ToList()));
+    }
+
+    private static IResult Health(string ns, string pod, HttpRequest request, QueryApiContext context)
+    {
+        QueryParameters.RejectUnknown(request.Query.Keys, []);
+        var knownBy = new List<string>();
+        var sections = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var insight in context.Detectors.OfType<IPodInsight>())
+        {
+            if (!insight.KnowsPod(ns, pod)) continue;
+            knownBy.Add(insight.Section);
+            if (insight.DescribePod(ns, pod) is { } section) sections[insight.Section] = section;
+        }
+        if (context.Store.KnowsPod(ns, pod)) knownBy.Add("store");
+        if (knownBy.Count == 0) return NotFound($"no detector and no stored flow knows pod {ns}/{pod}");
+        var drops = context.Store.Query(new FlowQuery { Namespace = ns, Pod = pod, Verdict = FlowWatch.Flows.Verdict.Dropped, Limit = RecentDropsInHealth });
+        var findings = context.Findings.All.Where(f => f.Subject.Namespace == ns && (f.Subject.Pod == pod || f.Subject.OtherPod == pod)).ToList();
+        return Json(new PodHealthResponse(ns, pod, knownBy, sections, drops.Flows.Select(FlowViews.From).ToList(), findings));
+    }
+
+    private static IResult Backends(string ns, string service, HttpRequest request, QueryApiContext context)
+    {
+        QueryParameters.RejectUnknown(request.Query.Keys, []);
+        var insights = context.Detectors.OfType<IBackendInsight>().ToList();
+        foreach (var insight in insights)
+            if (insight.DescribeService(ns, service) is { } backends)
+                return Json(new BackendsResponse(ns, service, backends));
+        var known = insights.SelectMany(i => i.Services).Select(s => $"{s.Namespace}/{s.Service}").Distinct().Take(20).ToList();
+        return NotFound(insights.Count == 0
+            ? $"service {ns}/{service}: no backend-health detector is running"
+            : $"service {ns}/{service} is not a NodePort/LoadBalancer service FlowWatch watches" +
+              (known.Count > 0 ? $"; known: {string.Join(", ", known)}" : "; none seen yet"));
+    }
+
+    private static string? Single(HttpRequest request, string name)
+    {
+        if (!request.Query.TryGetValue(name, out var values)) return null;
+        if (values.Count > 1) throw new BadParameterException(name, $"{name}: given {values.Count} times; give it once");
+        return values[0];
+    }
+}

@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using FlowWatch.Flows;
+
+namespace FlowWatch.Store;
+
+/// <summary>One interned flow endpoint: identity and the ids of its namespace, pod, workload and kind.</summary>
+internal readonly record struct EndpointEntry(uint Identity, int Namespace, int Pod, int Workload, int WorkloadKind);
+
+/// <summary>An endpoint by the identity of its (pooled) strings: a cheap first lookup before the one by content.</summary>
+internal readonly struct EndpointReference(FlowEndpoint e) : IEquatable<EndpointReference>
+{
+    private readonly uint _identity = e.Identity;
+    private readonly string _ns = e.Namespace, _pod = e.Pod, _workload = e.Workload, _kind = e.WorkloadKind;
+
+    public bool Equals(EndpointReference o) => _identity == o._identity && ReferenceEquals(_ns, o._ns) &&
+        ReferenceEquals(_pod, o._pod) && ReferenceEquals(_workload, o._workload) && ReferenceEquals(_kind, o._kind);
+
+    public override bool Equals(object? obj) => obj is EndpointReference o && Equals(o);
+
+    public override int GetHashCode() => HashCode.Combine(_identity, RuntimeHelpers.GetHashCode(_ns),
+        RuntimeHelpers.GetHashCode(_pod), RuntimeHelpers.GetHashCode(_workload), RuntimeHelpers.GetHashCode(_kind));
+}
+
+/// <summary>Interns flow endpoints (identity, namespace, pod, workload) to ids; id 0 is the empty endpoint.</summary>
+/// <remarks>Append-only, one writer; readers on any thread (see <see cref="StringTable"/>). Full tables map new endpoints to 0 and count them.</remarks>
+internal sealed class EndpointTable
+{
+    private const int ChunkBits = 12;
+    private const int ChunkSize = 1 << ChunkBits;
+
+    private readonly StringTable _strings;
+    private readonly int _capacity;
+    private readonly Dictionary<EndpointEntry, int> _ids = new();
+    private readonly Dictionary<EndpointReference, int> _byReference = new();
+    private readonly EndpointEntry[]?[] _chunks;
+    private int _count;
+    private FlowEndpoint? _lastEndpoint;
+    private int _lastId;
+
+    public EndpointTable(StringTable strings, int capacity)
+    {
+        _strings = strings;
+        _capacity = capacity;
+        _chunks = new EndpointEntry[]?[(capacity + ChunkSize - 1) / ChunkSize];
+        Append(default);
+    }
+
+    public int Count => Volatile.Read(ref _count);
+    public long Overflowed { get; private set; }
+
+    /// <summary>Writer only.</summary>
+    public int Intern(FlowEndpoint endpoint)
+    {
+        // Converters often hand the same endpoint object to consecutive flows of one conversation.
+        if (ReferenceEquals(endpoint, _lastEndpoint)) return _lastId;
+        var reference = new EndpointReference(endpoint);
+        if (_byReference.TryGetValue(reference, out var known)) { _lastEndpoint = endpoint; _lastId = known; return known; }
+        var entry = new EndpointEntry(endpoint.Identity, _strings.Intern(endpoint.Namespace), _strings.Intern(endpoint.Pod),
+            _strings.Intern(endpoint.Workload), _strings.Intern(endpoint.WorkloadKind));
+        if (!_ids.TryGetValue(entry, out var id))
+        {
+            if (_count >= _capacity) { Overflowed++; return 0; }
+            id = Append(entry);
+        }
+        if (_byReference.Count >= _capacity) _byReference.Clear();   // bounded, as the string table's
+        _byReference[reference] = id;
+        _lastEndpoint = endpoint;
+        _lastId = id;
+        return id;
+    }
+
+    private int Append(EndpointEntry entry)
+    {
+        var id = _count;
+        (_chunks[id >> ChunkBits] ??= new EndpointEntry[ChunkSize])[id & (ChunkSize - 1)] = entry;
+        _ids[entry] = id;
+        Volatile.Write(ref _count, id + 1);
+        return id;
+    }
+
+    /// <summary>The endpoint of an id; the empty endpoint for an id not (yet) published. Any thread.</summary>
+    public EndpointEntry this[int id] => (uint)id < (uint)Count ? _chunks[id >> ChunkBits]![id & (ChunkSize - 1)] : default;
+}

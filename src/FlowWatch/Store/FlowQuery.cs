@@ -1,0 +1,54 @@
+using FlowWatch.Flows;
+
+namespace FlowWatch.Store;
+
+/// <summary>What to look for in the store. Endpoint filters (namespace, pod, workload) apply to one side together; either side may match.</summary>
+/// <remarks>Like <c>hubble observe</c>: IP and port match source or destination; the rest must all hold.</remarks>
+public sealed record FlowQuery
+{
+    public string? Namespace { get; init; }
+    /// <summary>Pod name; "namespace/pod" also sets the namespace.</summary>
+    public string? Pod { get; init; }
+    public string? Workload { get; init; }
+    public string? Node { get; init; }
+    public IpAddr? Ip { get; init; }
+    public int? Port { get; init; }
+    public Verdict? Verdict { get; init; }
+    /// <summary>Cilium drop reason number.</summary>
+    public int? DropReason { get; init; }
+    /// <summary>Earliest event time, nanoseconds since the epoch (inclusive).</summary>
+    public long? SinceNanos { get; init; }
+    /// <summary>Latest event time, nanoseconds since the epoch (inclusive).</summary>
+    public long? UntilNanos { get; init; }
+    public int Limit { get; init; } = 100;
+    /// <summary>Paging backwards: only flows older than this sequence number (the previous page's next cursor).</summary>
+    public long? Before { get; init; }
+    /// <summary>Following: only flows newer than this sequence number, returned oldest first.</summary>
+    public long? After { get; init; }
+
+    public const int MaxLimit = 10_000;
+}
+
+/// <summary>One page of a query.</summary>
+/// <param name="Flows">Newest first, or oldest first when the query had <see cref="FlowQuery.After"/>.</param>
+/// <param name="NextCursor">Pass as <see cref="FlowQuery.Before"/> for the next older page; null when there is none.</param>
+/// <param name="Latest">Sequence number of the newest flow in the store (-1 when empty), for following.</param>
+/// <param name="Scanned">Entries compared (blocks skipped by their index are not counted).</param>
+public sealed record FlowPage(IReadOnlyList<StoredFlow> Flows, long? NextCursor, long Latest, long Scanned);
+
+/// <summary>One side of a stored flow with its names resolved.</summary>
+public sealed record StoredEndpoint(uint Identity, string Namespace, string Pod, string Workload, string WorkloadKind, IpAddr Ip, int Port, string Service)
+{
+    public FlowEndpoint ToFlowEndpoint() => new(Identity, Namespace, Pod, Workload, WorkloadKind);
+}
+
+/// <summary>A flow read back from the store, names resolved.</summary>
+public sealed record StoredFlow(
+    long Seq, long TimeNanos, string Node, Verdict Verdict, int DropReason, L4Protocol Protocol, FlowKind Kind,
+    StoredEndpoint Source, StoredEndpoint Destination, TcpFlags TcpFlags, byte IcmpType, byte IcmpCode,
+    ReplyState Reply, TrafficDirection Direction, ObservationPoint ObservationPoint, byte EventType,
+    L7Protocol L7Protocol, L7Kind L7Kind, string L7Name, string L7Detail, int L7Code)
+{
+    public DateTimeOffset Time => DateTimeOffset.UnixEpoch.AddTicks(TimeNanos / 100);
+    public string DropReasonName => DropReasons.Name(DropReason);
+}
