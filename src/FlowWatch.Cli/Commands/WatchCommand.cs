@@ -63,7 +63,11 @@ public static class WatchCommand
             Nodes = args.GetAll("node"),
             IdleTimeout = idle,
         };
-        try { options.Validate(); }
+        try
+        {
+            options.Validate();
+            HubbleChannelFactory.CheckTlsFiles(tls);
+        }
         catch (ArgumentException e) { throw new UsageException($"option '--{FlagOf(e.ParamName)}': {StripParam(e)}"); }
         return options;
     }

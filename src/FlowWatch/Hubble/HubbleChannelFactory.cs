@@ -46,6 +46,31 @@ public static class HubbleChannelFactory
         });
     }
 
+    /// <summary>Loads the CA bundle and client key pair once, so that an unreadable or mismatched file fails at start, naming the setting.</summary>
+    /// <exception cref="ArgumentException">ParamName is the <see cref="HubbleTlsOptions"/> property at fault; the message never holds key material.</exception>
+    public static void CheckTlsFiles(HubbleTlsOptions tls)
+    {
+        if (tls.CaFile is not null)
+        {
+            try { LoadBundle(tls.CaFile); }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                throw new ArgumentException($"'{tls.CaFile}' is not a PEM certificate bundle ({e.Message})", nameof(HubbleTlsOptions.CaFile));
+            }
+        }
+        if (tls.CertFile is not null)
+        {
+            try { X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile).Dispose(); }
+            // A key of another certificate is an ArgumentException ("the provided key does not match"), bad PEM a CryptographicException.
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new ArgumentException(
+                    $"cannot use '{tls.CertFile}' with key '{tls.KeyFile}': both must be PEM and the key must belong to the certificate ({e.Message})",
+                    nameof(HubbleTlsOptions.KeyFile));
+            }
+        }
+    }
+
     private static SslClientAuthenticationOptions TlsClientOptions(HubbleTarget target, HubbleTlsOptions tls)
     {
         var expectedName = tls.ServerName ?? target.Address.IdnHost;

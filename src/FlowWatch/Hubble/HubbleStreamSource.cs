@@ -38,6 +38,7 @@ public sealed class HubbleStreamSource
         Options = options ?? new HubbleClientOptions();
         Options.Validate();
         _target = HubbleTarget.Parse(target);
+        if (_target.Transport == HubbleTransport.Tls) HubbleChannelFactory.CheckTlsFiles(Options.Tls);
         _sink = sink;
         _metrics = metrics;
         _allow = FlowFilters.Allow(Options.Namespaces, Options.Nodes);

@@ -8,10 +8,10 @@ public sealed class WatchFlagsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fw-flags-").FullName;
 
-    private string File(string name)
+    private string File(string name, string text = "placeholder")
     {
         var path = Path.Combine(_dir, name);
-        System.IO.File.WriteAllText(path, "placeholder");
+        System.IO.File.WriteAllText(path, text);
         return path;
     }
 
@@ -24,14 +24,34 @@ public sealed class WatchFlagsTests : IDisposable
     [Fact]
     public void ReadsTlsFiltersAndIdleTimeout()
     {
-        var o = Parse("--hubble", "https://relay:443", "--tls-ca", File("ca.crt"), "--tls-cert", File("c.crt"), "--tls-key", File("c.key"),
+        using var certs = FlowWatch.Tests.Hubble.TestCertificates.Create();
+        var o = Parse("--hubble", "https://relay:443", "--tls-ca", certs.CaFile, "--tls-cert", certs.ClientCertFile, "--tls-key", certs.ClientKeyFile,
             "--tls-server-name", "*.hubble-relay.cilium.io", "--namespace", "shop,payments", "--namespace", "dns", "--node", "node-a",
             "--idle-timeout", "90s");
         Assert.Equal(["shop", "payments", "dns"], o.Namespaces);
         Assert.Equal(["node-a"], o.Nodes);
         Assert.Equal(TimeSpan.FromSeconds(90), o.IdleTimeout);
         Assert.Equal("*.hubble-relay.cilium.io", o.Tls.ServerName);
-        Assert.EndsWith("c.key", o.Tls.KeyFile);
+        Assert.Equal(certs.ClientKeyFile, o.Tls.KeyFile);
+    }
+
+    [Fact]
+    public void KeyOfAnotherCertificate_NamesTlsKey_WithoutPrintingTheKey()
+    {
+        using var certs = FlowWatch.Tests.Hubble.TestCertificates.Create();
+        var e = Assert.Throws<UsageException>(() => Parse("--hubble", "https://relay:443",
+            "--tls-cert", certs.ClientCertFile, "--tls-key", certs.StrangerKeyFile));
+        Assert.StartsWith("option '--tls-key':", e.Message);
+        Assert.DoesNotContain("PRIVATE KEY", e.Message);
+        var key = System.IO.File.ReadAllLines(certs.StrangerKeyFile)[1];
+        Assert.DoesNotContain(key[..20], e.Message);
+    }
+
+    [Fact]
+    public void CaFileThatIsNotPem_NamesTlsCa()
+    {
+        var e = Assert.Throws<UsageException>(() => Parse("--hubble", "https://relay:443", "--tls-ca", File("ca.crt", "not a certificate")));
+        Assert.StartsWith("option '--tls-ca':", e.Message);
     }
 
     [Fact]
@@ -47,6 +67,7 @@ public sealed class WatchFlagsTests : IDisposable
     {
         var missing = Path.Combine(_dir, "nope.key");
         var e = Assert.Throws<UsageException>(() => Parse("--hubble", "https://relay:443", "--tls-cert", File("c.crt"), "--tls-key", missing));
+        Assert.Contains("check the path", e.Message);
         Assert.StartsWith("option '--tls-key':", e.Message);
         Assert.Contains(missing, e.Message);
         Assert.DoesNotContain("Parameter", e.Message);
