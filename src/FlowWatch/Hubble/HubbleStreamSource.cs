@@ -13,7 +13,8 @@ namespace FlowWatch.Hubble;
 /// newest flow handed on and drops what it already passed (<see cref="ResumeWindow"/>), so a Relay restart loses
 /// nothing Hubble still buffers and counts nothing twice. A stream silent for <see cref="HubbleClientOptions.IdleTimeout"/>
 /// is abandoned (<see cref="StreamWatchdog"/>); HTTP/2 pings catch dead connections sooner. Bad messages, server
-/// errors and transport failures are counted and end only the current stream, never the loop.
+/// errors and transport failures are counted and end only the current stream, never the loop; an undecodable
+/// message is counted and skipped without ending even the stream.
 /// </remarks>
 public sealed class HubbleStreamSource
 {
@@ -53,6 +54,9 @@ public sealed class HubbleStreamSource
     /// <summary>Why the last stream ended (null while the first is open or none has ended).</summary>
     public string? LastError { get; private set; }
 
+    /// <summary>Why the last undecodable response did not decode.</summary>
+    public string? LastBadMessage { get; private set; }
+
     /// <summary>GetNodes/ServerStatus results, once <see cref="RunAsync"/> started (null when polling is off).</summary>
     public HubbleStatusPoller? Status { get; private set; }
 
@@ -69,7 +73,7 @@ public sealed class HubbleStreamSource
     /// <summary>GetFlows calls opened so far (1 + reconnects).</summary>
     public long Streams => Interlocked.Read(ref _streams);
     public long Stalls => Interlocked.Read(ref _stalls);
-    /// <summary>Responses that could not be decoded (each ends its stream).</summary>
+    /// <summary>Responses that could not be decoded (skipped; the stream goes on).</summary>
     public long BadMessages => Interlocked.Read(ref _badMessages);
     public ulong LostEvents => Interlocked.Read(ref _lostEvents);
     public long ResumeIdsForgotten => _window.Forgotten;
@@ -150,6 +154,7 @@ public sealed class HubbleStreamSource
                 }
                 if (item is FlowRecord flow) Accept(flow);
                 else if (item is LostEventsNotice lost) CountLost(lost);
+                else if (item is UndecodableMessage bad) CountBad(bad.Reason);
             }
             LastError = "the server ended the stream";
         }
@@ -160,12 +165,7 @@ public sealed class HubbleStreamSource
             _metrics.Stalls.WithLabels(Target).Inc();
             LastError = $"no message for {Options.IdleTimeout.TotalSeconds:0.#} s";
         }
-        catch (RpcException e) when (IsUndecodable(e))
-        {
-            Interlocked.Increment(ref _badMessages);
-            _metrics.BadInput.WithLabels("grpc").Inc();
-            LastError = $"undecodable message: {e.Status.DebugException?.Message}";
-        }
+        catch (RpcException e) when (IsUndecodable(e)) { CountBad(e.Status.DebugException?.Message ?? e.Status.Detail); }
         catch (RpcException e) { LastError = $"{e.StatusCode}: {e.Status.Detail}"; }
         catch (Exception e) { LastError = $"{e.GetType().Name}: {e.Message}"; }
         return delivered;
@@ -207,6 +207,13 @@ public sealed class HubbleStreamSource
         }
         Interlocked.Increment(ref _received);
         _sink(flow);
+    }
+
+    private void CountBad(string reason)
+    {
+        Interlocked.Increment(ref _badMessages);
+        _metrics.BadInput.WithLabels("grpc").Inc();
+        LastBadMessage = reason;
     }
 
     private void CountLost(LostEventsNotice lost)
