@@ -32,6 +32,8 @@ public sealed class ObserverServer : IAsyncDisposable
         public (SimulatedCluster Cluster, FlowRing Ring)? Simulator { get; init; }
         /// <summary>Otherwise GetFlows is answered by this raw handler (call number from 1, context).</summary>
         public Func<int, HttpContext, Task>? RawGetFlows { get; init; }
+        /// <summary>Further raw routes (for example ServerStatus, GetNodes) beside a raw GetFlows.</summary>
+        public Action<WebApplication>? MapRaw { get; init; }
     }
 
     private readonly Settings _settings;
@@ -83,6 +85,7 @@ public sealed class ObserverServer : IAsyncDisposable
         if (_settings.Simulator is not null) app.MapGrpcService<SimulatorService>();
         else if (_settings.RawGetFlows is { } raw)
             app.MapPost("/observer.Observer/GetFlows", ctx => raw(Interlocked.Increment(ref _calls), ctx));
+        _settings.MapRaw?.Invoke(app);
         await app.StartAsync(ct);
         _app = app;
         if (_settings.UnixSocket is null) Port = new Uri(app.Urls.First()).Port;

@@ -39,7 +39,7 @@ public static class RawGrpc
     /// <summary>Keeps the stream open and silent until the client gives up on it.</summary>
     public static async Task HoldAsync(HttpContext ctx)
     {
-        try { await Task.Delay(Timeout.Infinite, ctx.RequestAborted); }
+        try { await new TaskCompletionSource().Task.WaitAsync(ctx.RequestAborted); }
         catch (OperationCanceledException) { }
     }
 
