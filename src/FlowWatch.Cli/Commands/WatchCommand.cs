@@ -12,7 +12,14 @@ public static class WatchCommand
         "watch a Hubble Relay or agent and publish findings and metrics",
         "--hubble TARGET [options]",
         [
-            new("hubble", "Hubble Relay address: host:port (plaintext h2c) or https://host:port.", "TARGET"),
+            new("hubble", "Hubble Relay or agent: host:port (plaintext h2c), https://host:port (TLS) or unix:///var/run/cilium/hubble.sock.", "TARGET"),
+            new("tls-ca", "PEM bundle of the CAs that sign Hubble's server certificate (default: the system's CAs).", "FILE"),
+            new("tls-cert", "PEM client certificate for mutual TLS (with --tls-key).", "FILE"),
+            new("tls-key", "PEM private key of --tls-cert.", "FILE"),
+            new("tls-server-name", "Name Hubble's certificate must carry, as hubble's --tls-server-name (e.g. '*.hubble-relay.cilium.io').", "NAME"),
+            new("namespace", "Only flows from or to this namespace; repeat or comma-separate for several.", "NS"),
+            new("node", "Only flows seen on this node (Hubble pattern: node, k8s*, cluster/node); repeatable.", "NODE"),
+            new("idle-timeout", "Reopen a stream that delivers nothing for this long.", "DURATION", "60s"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often to print a progress line.", "DURATION", "2s"),
         ],
@@ -20,6 +27,8 @@ public static class WatchCommand
         Example:
           kubectl -n kube-system port-forward svc/hubble-relay 4245:80 &
           flowwatch watch --hubble 127.0.0.1:4245
+          flowwatch watch --hubble https://hubble-relay:443 --tls-ca ca.crt --tls-cert tls.crt --tls-key tls.key \
+            --tls-server-name '*.hubble-relay.cilium.io' --namespace shop,payments
         """);
 
     public static async Task<int> RunAsync(string[] argv, CancellationToken ct)
@@ -27,17 +36,65 @@ public static class WatchCommand
         var args = ParsedArgs.Parse(Spec, argv);
         if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
         var target = args.Get("hubble") ?? throw new UsageException("option '--hubble' is required (for example --hubble 127.0.0.1:4245).");
-        try { HubbleStreamSource.ToUri(target); } catch (FormatException e) { throw new UsageException($"option '--hubble': {e.Message}"); }
-        return await RunWatcherAsync(target, args.Get("listen")!, args.Duration("progress"), null, ct);
+        var hubble = ClientOptions(args, target);
+        return await RunWatcherAsync(target, args.Get("listen")!, args.Duration("progress"), null, ct, hubble);
     }
+
+    /// <summary>The Hubble client settings of the command line, checked now so that a bad flag fails before anything starts.</summary>
+    public static HubbleClientOptions ClientOptions(ParsedArgs args, string target)
+    {
+        HubbleTarget parsed;
+        try { parsed = HubbleTarget.Parse(target); }
+        catch (FormatException e) { throw new UsageException($"option '--hubble': {e.Message}"); }
+        var tls = new HubbleTlsOptions
+        {
+            CaFile = args.Get("tls-ca"),
+            CertFile = args.Get("tls-cert"),
+            KeyFile = args.Get("tls-key"),
+            ServerName = args.Get("tls-server-name"),
+        };
+        if (!tls.IsEmpty && parsed.Transport != HubbleTransport.Tls)
+            throw new UsageException($"options '--tls-*' need a TLS target: write --hubble https://{parsed.Address.Authority} (got '{target}').");
+        var idle = args.Duration("idle-timeout");
+        var options = new HubbleClientOptions
+        {
+            Tls = tls,
+            Namespaces = args.GetAll("namespace"),
+            Nodes = args.GetAll("node"),
+            IdleTimeout = idle,
+        };
+        try
+        {
+            options.Validate();
+            HubbleChannelFactory.CheckTlsFiles(tls);
+        }
+        catch (ArgumentException e) { throw new UsageException($"option '--{FlagOf(e.ParamName)}': {StripParam(e)}"); }
+        return options;
+    }
+
+    private static string FlagOf(string? setting) => setting switch
+    {
+        nameof(HubbleTlsOptions.CaFile) => "tls-ca",
+        nameof(HubbleTlsOptions.CertFile) => "tls-cert",
+        nameof(HubbleTlsOptions.KeyFile) => "tls-key",
+        nameof(HubbleTlsOptions.ServerName) => "tls-server-name",
+        nameof(HubbleClientOptions.Namespaces) => "namespace",
+        nameof(HubbleClientOptions.Nodes) => "node",
+        nameof(HubbleClientOptions.IdleTimeout) => "idle-timeout",
+        _ => "hubble",
+    };
+
+    // ArgumentException appends " (Parameter 'X')" to its message; the flag name already says it.
+    private static string StripParam(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>The watcher shared by watch and demo: runtime, HTTP endpoint, Hubble stream, progress.</summary>
     public static async Task<int> RunWatcherAsync(string target, string listen, TimeSpan progressEvery,
-        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct)
+        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct, HubbleClientOptions? hubble = null)
     {
         await using var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = listen }, NullLoggerFactory.Instance);
-        var source = new HubbleStreamSource(target, f => runtime.Intake.Write(f), runtime.Pipeline.Metrics);
-        runtime.Readiness.Add(() => source.State == "connected" ? null : $"hubble {target}: {source.State}");
+        var source = new HubbleStreamSource(target, f => runtime.Intake.Write(f), runtime.Pipeline.Metrics, hubble);
+        runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
         try { await runtime.StartHttpAsync(ct); }
         catch (Exception e) when (e is IOException or FormatException)
         {
@@ -45,7 +102,7 @@ public static class WatchCommand
         }
         Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
-        using var printer = new ProgressPrinter(runtime.Pipeline, runtime.Intake, () => $"hubble {source.State}", Console.Out)
+        using var printer = new ProgressPrinter(runtime.Pipeline, runtime.Intake, source.Describe, Console.Out)
         {
             LostEvents = () => source.LostEvents,
         };

@@ -22,7 +22,7 @@ public static class FastGetFlows
     /// <summary>The singleton answer for responses FlowWatch does not use (node status).</summary>
     public static readonly object Other = new();
 
-    /// <summary>Responses are a <see cref="FlowRecord"/>, a <see cref="LostEventsNotice"/>, or <see cref="Other"/>.</summary>
+    /// <summary>Responses are a <see cref="FlowRecord"/>, a <see cref="LostEventsNotice"/>, an <see cref="UndecodableMessage"/>, or <see cref="Other"/>.</summary>
     public static Method<GetFlowsRequest, object> Method(FlowWireDecoder decoder, string? fallbackNode = null) => new(
         MethodType.ServerStreaming, "observer.Observer", "GetFlows", RequestMarshaller,
         new Marshaller<object>(
@@ -33,8 +33,19 @@ public static class FastGetFlows
         CallInvoker invoker, GetFlowsRequest request, CallOptions options, FlowWireDecoder decoder, string? fallbackNode = null) =>
         invoker.AsyncServerStreamingCall(Method(decoder, fallbackNode), null, options, request);
 
-    // A FormatException here reaches the caller as an RpcException (Internal) on the stream: counted, then reconnect.
+    // A marshaller that throws makes grpc-dotnet abort the whole call; a resumed call would then meet the same bad
+    // message in Hubble's buffer again and again. So a message that does not decode is handed on as a value and the
+    // stream goes on past it.
     private static object Decode(FlowWireDecoder decoder, DeserializationContext context, string? fallbackNode)
+    {
+        try { return DecodeOrThrow(decoder, context, fallbackNode); }
+        catch (Exception e) when (e is FormatException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return new UndecodableMessage(e.Message, context.PayloadLength);
+        }
+    }
+
+    private static object DecodeOrThrow(FlowWireDecoder decoder, DeserializationContext context, string? fallbackNode)
     {
         var payload = context.PayloadAsReadOnlySequence();
         if (payload.IsSingleSegment) return Wrap(decoder.Decode(payload.FirstSpan, fallbackNode));
@@ -57,6 +68,9 @@ public static class FastGetFlows
         _ => Other,
     };
 }
+
+/// <summary>A GetFlows response whose bytes did not decode: why, and how long it was.</summary>
+public sealed record UndecodableMessage(string Reason, int Length);
 
 /// <summary>Hubble's notice that events were lost before it could send them, and where.</summary>
 public sealed record LostEventsNotice(string Source, ulong Count, string NodeName);

@@ -1,97 +1,225 @@
 using FlowWatch.Flows;
+using FlowWatch.Hubble.Proto.Flow;
 using FlowWatch.Hubble.Proto.Observer;
 using FlowWatch.Metrics;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace FlowWatch.Hubble;
 
 /// <summary>Follows GetFlows on a Relay or agent, reconnecting forever with capped, jittered backoff.</summary>
 /// <remarks>
-/// On reconnect it asks for flows <c>since</c> the last one handed on and drops the overlap (flows at
-/// that instant whose uuid it already passed), so a Relay restart loses nothing Hubble still buffers
-/// and counts nothing twice. Plaintext h2c for <c>host:port</c>, TLS for <c>https://</c>.
+/// One channel per target, a reconnect loop around the stream. A reconnect resumes <c>since</c> a little before the
+/// newest flow handed on and drops what it already passed (<see cref="ResumeWindow"/>), so a Relay restart loses
+/// nothing Hubble still buffers and counts nothing twice. A stream silent for <see cref="HubbleClientOptions.IdleTimeout"/>
+/// is abandoned (<see cref="StreamWatchdog"/>); HTTP/2 pings catch dead connections sooner. Bad messages, server
+/// errors and transport failures are counted and end only the current stream, never the loop; an undecodable
+/// message is counted and skipped without ending even the stream.
 /// </remarks>
-public sealed class HubbleStreamSource(string target, Action<FlowRecord> sink, PipelineMetrics metrics)
+public sealed class HubbleStreamSource
 {
-    private readonly HashSet<string> _atLastInstant = [];
-    private long _lastNanos;
+    private readonly Action<FlowRecord> _sink;
+    private readonly PipelineMetrics _metrics;
+    private readonly HubbleTarget _target;
+    private readonly IReadOnlyList<FlowFilter> _allow;
+    private readonly ResumeWindow _window;
+    private readonly Dictionary<string, ulong> _lostBySource = new(StringComparer.Ordinal);
+    private readonly Lock _lostLock = new();
+    private long _received;
+    private long _duplicates;
+    private long _streams;
+    private long _stalls;
+    private long _badMessages;
+    private ulong _lostEvents;
 
-    public string Target { get; } = target;
-    public string State { get; private set; } = "connecting";
-    public ulong LostEvents { get; private set; }
-    public long Received { get; private set; }
-    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
-
-    public static Uri ToUri(string target)
+    /// <exception cref="FormatException">The target is not one of the forms <see cref="HubbleTarget.Parse"/> accepts.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (for example a key file that does not exist).</exception>
+    public HubbleStreamSource(string target, Action<FlowRecord> sink, PipelineMetrics metrics, HubbleClientOptions? options = null)
     {
-        if (target.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || target.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-            return new Uri(target);
-        if (target.Contains("://")) throw new FormatException($"'{target}' is not host:port, http://host:port or https://host:port");
-        return new Uri("http://" + target);
+        Options = options ?? new HubbleClientOptions();
+        Options.Validate();
+        _target = HubbleTarget.Parse(target);
+        if (_target.Transport == HubbleTransport.Tls) HubbleChannelFactory.CheckTlsFiles(Options.Tls);
+        _sink = sink;
+        _metrics = metrics;
+        _allow = FlowFilters.Allow(Options.Namespaces, Options.Nodes);
+        _window = new ResumeWindow(Options.ResumeOverlap, Options.ResumeMemory);
+        Target = target;
+    }
+
+    public string Target { get; }
+    public HubbleClientOptions Options { get; }
+    public HubbleConnectionState Connection { get; private set; } = HubbleConnectionState.Connecting;
+
+    /// <summary>Why the last stream ended (null while the first is open or none has ended).</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>Why the last undecodable response did not decode.</summary>
+    public string? LastBadMessage { get; private set; }
+
+    /// <summary>GetNodes/ServerStatus results, once <see cref="RunAsync"/> started (null when polling is off).</summary>
+    public HubbleStatusPoller? Status { get; private set; }
+
+    public string State => Connection switch
+    {
+        HubbleConnectionState.Connected => "connected",
+        HubbleConnectionState.Connecting => "connecting",
+        HubbleConnectionState.Backoff => $"reconnecting ({LastError})",
+        _ => "stopped",
+    };
+
+    public long Received => Interlocked.Read(ref _received);
+    public long DuplicatesSkipped => Interlocked.Read(ref _duplicates);
+    /// <summary>GetFlows calls opened so far (1 + reconnects).</summary>
+    public long Streams => Interlocked.Read(ref _streams);
+    public long Stalls => Interlocked.Read(ref _stalls);
+    /// <summary>Responses that could not be decoded (skipped; the stream goes on).</summary>
+    public long BadMessages => Interlocked.Read(ref _badMessages);
+    public ulong LostEvents => Interlocked.Read(ref _lostEvents);
+    public long ResumeIdsForgotten => _window.Forgotten;
+
+    /// <summary>Events Hubble reported lost, by Cilium's lost-event source name.</summary>
+    public IReadOnlyDictionary<string, ulong> LostEventsBySource
+    {
+        get { lock (_lostLock) return new Dictionary<string, ulong>(_lostBySource); }
+    }
+
+    /// <summary>One line for the terminal: state, nodes and Hubble's own rate when known.</summary>
+    public string Describe()
+    {
+        var text = $"hubble {State}";
+        if (Status is { } s)
+        {
+            if (s.NodesByState.Count > 0)
+                text += $", nodes {s.NodesByState.GetValueOrDefault("connected")}/{s.NodesByState.Values.Sum()}";
+            if (s.SeenFlowsPerSecond is { } rate) text += $", hubble sees {rate:N0}/s";
+        }
+        return text;
     }
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var uri = ToUri(Target);
-        using var channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { MaxReceiveMessageSize = 4 << 20 });
-        var backoff = TimeSpan.FromMilliseconds(200);
-        var connected = metrics.Connected.WithLabels(Target);
+        using var channel = HubbleChannelFactory.Create(_target, Options);
+        var invoker = channel.CreateCallInvoker();
+        Task polling = Task.CompletedTask;
+        if (Options.StatusPollInterval > TimeSpan.Zero)
+        {
+            Status = new HubbleStatusPoller(new Observer.ObserverClient(invoker), Target, _metrics, Options.StatusPollInterval);
+            polling = Status.RunAsync(ct);
+        }
+        var connected = _metrics.Connected.WithLabels(Target);
+        var backoff = Options.InitialBackoff;
         while (!ct.IsCancellationRequested)
         {
-            try
-            {
-                var request = new GetFlowsRequest { Follow = true };
-                if (_lastNanos != 0) request.Since = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddTicks(_lastNanos / 100));
-                using var call = FastGetFlows.Call(channel.CreateCallInvoker(), request, new CallOptions(cancellationToken: ct), new FlowWireDecoder());
-                State = "connected";
-                connected.Set(1);
-                await foreach (var item in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
-                {
-                    backoff = TimeSpan.FromMilliseconds(200);
-                    if (item is FlowRecord flow) Accept(flow);
-                    else if (item is LostEventsNotice lost)
-                    {
-                        LostEvents += lost.Count;
-                        metrics.LostEvents.WithLabels(lost.Source).Inc(lost.Count);
-                    }
-                }
-                State = "stream ended; reconnecting";
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested) { break; }
-            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException)
-            {
-                State = $"backoff ({Short(e)})";
-                if (e is RpcException { StatusCode: StatusCode.Internal }) metrics.BadInput.WithLabels("grpc").Inc();
-            }
+            var delivered = await StreamOnceAsync(invoker, connected, ct).ConfigureAwait(false);
             connected.Set(0);
-            metrics.Reconnects.WithLabels(Target).Inc();
-            var jitter = Random.Shared.NextDouble() * backoff.TotalMilliseconds / 2;
-            try { await Task.Delay(backoff + TimeSpan.FromMilliseconds(jitter), ct).ConfigureAwait(false); }
+            if (ct.IsCancellationRequested) break;
+            if (delivered) backoff = Options.InitialBackoff;
+            Connection = HubbleConnectionState.Backoff;
+            _metrics.Reconnects.WithLabels(Target).Inc();
+            _window.Reconnecting();
+            // Equal jitter: half the step fixed, half random, so that many FlowWatch replicas do not reconnect in step.
+            var delay = backoff / 2 + TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * (backoff.Ticks / 2)));
+            try { await Task.Delay(delay, ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
-            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            backoff = TimeSpan.FromTicks(Math.Min(Options.MaxBackoff.Ticks, backoff.Ticks * 2));
         }
+        Connection = HubbleConnectionState.Stopped;
         connected.Set(0);
+        await polling.ConfigureAwait(false);
+    }
+
+    /// <summary>One GetFlows call until it ends, fails or stalls; true when it delivered at least one message.</summary>
+    private async Task<bool> StreamOnceAsync(CallInvoker invoker, Prometheus.Gauge.Child connected, CancellationToken ct)
+    {
+        Connection = HubbleConnectionState.Connecting;
+        var request = new GetFlowsRequest { Follow = true };
+        request.Whitelist.AddRange(_allow);
+        if (_window.Since is { } since) request.Since = Timestamp.FromDateTimeOffset(since);
+        using var watchdog = new StreamWatchdog(Options.IdleTimeout, ct);
+        var delivered = false;
+        Interlocked.Increment(ref _streams);
+        try
+        {
+            using var call = FastGetFlows.Call(invoker, request, new CallOptions(cancellationToken: watchdog.Token), new FlowWireDecoder());
+            _ = MarkConnectedOnHeaders(call, connected);
+            await foreach (var item in call.ResponseStream.ReadAllAsync(watchdog.Token).ConfigureAwait(false))
+            {
+                watchdog.Touch();
+                if (!delivered)
+                {
+                    delivered = true;
+                    Connection = HubbleConnectionState.Connected;
+                    connected.Set(1);
+                }
+                if (item is FlowRecord flow) Accept(flow);
+                else if (item is LostEventsNotice lost) CountLost(lost);
+                else if (item is UndecodableMessage bad) CountBad(bad.Reason);
+            }
+            LastError = "the server ended the stream";
+        }
+        catch (Exception) when (ct.IsCancellationRequested) { }
+        catch (Exception) when (watchdog.Stalled)
+        {
+            Interlocked.Increment(ref _stalls);
+            _metrics.Stalls.WithLabels(Target).Inc();
+            LastError = $"no message for {Options.IdleTimeout.TotalSeconds:0.#} s";
+        }
+        catch (RpcException e) when (IsUndecodable(e)) { CountBad(e.Status.DebugException?.Message ?? e.Status.Detail); }
+        catch (RpcException e) { LastError = $"{e.StatusCode}: {e.Status.Detail}"; }
+        catch (Exception e) { LastError = $"{e.GetType().Name}: {e.Message}"; }
+        return delivered;
+    }
+
+    private async Task MarkConnectedOnHeaders(AsyncServerStreamingCall<object> call, Prometheus.Gauge.Child connected)
+    {
+        try
+        {
+            await call.ResponseHeadersAsync.ConfigureAwait(false);
+            // Trailers-only error answers also "have headers"; GetStatus only succeeds once the call has ended.
+            if (Connection == HubbleConnectionState.Connecting && !HasEnded(call))
+            {
+                Connection = HubbleConnectionState.Connected;
+                connected.Set(1);
+            }
+        }
+        catch (Exception) { /* the read loop sees and reports the same failure */ }
+    }
+
+    // grpc-dotnet reports a marshaller failure as INTERNAL "Failed to deserialize response message." with the cause attached.
+    private static bool IsUndecodable(RpcException e) =>
+        e.StatusCode == StatusCode.Internal &&
+        (e.Status.DebugException is FormatException || e.Status.Detail.Contains("deserialize", StringComparison.OrdinalIgnoreCase));
+
+    private static bool HasEnded(AsyncServerStreamingCall<object> call)
+    {
+        try { call.GetStatus(); return true; }
+        catch (InvalidOperationException) { return false; }
     }
 
     private void Accept(FlowRecord flow)
     {
-        if (flow.TimeNanos < _lastNanos) { metrics.Duplicates.Inc(); return; }
-        if (flow.TimeNanos == _lastNanos)
+        if (!_window.Accept(flow))
         {
-            if (flow.Uuid.Length != 0 && !_atLastInstant.Add(flow.Uuid)) { metrics.Duplicates.Inc(); return; }
+            Interlocked.Increment(ref _duplicates);
+            _metrics.Duplicates.Inc();
+            return;
         }
-        else
-        {
-            _lastNanos = flow.TimeNanos;
-            _atLastInstant.Clear();
-            if (flow.Uuid.Length != 0) _atLastInstant.Add(flow.Uuid);
-        }
-        Received++;
-        sink(flow);
+        Interlocked.Increment(ref _received);
+        _sink(flow);
     }
 
-    private static string Short(Exception e) => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
+    private void CountBad(string reason)
+    {
+        Interlocked.Increment(ref _badMessages);
+        _metrics.BadInput.WithLabels("grpc").Inc();
+        LastBadMessage = reason;
+    }
+
+    private void CountLost(LostEventsNotice lost)
+    {
+        lock (_lostLock) _lostBySource[lost.Source] = _lostBySource.GetValueOrDefault(lost.Source) + lost.Count;
+        Interlocked.Add(ref _lostEvents, lost.Count);
+        _metrics.LostEvents.WithLabels(lost.Source).Inc(lost.Count);
+    }
 }

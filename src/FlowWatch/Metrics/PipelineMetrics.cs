@@ -34,6 +34,12 @@ public sealed class PipelineMetrics
             "Flows Hubble itself reports seen (ServerStatus.seen_flows).", new GaugeConfiguration { LabelNames = ["target"] });
         HubbleNodes = metrics.CreateGauge("flowwatch_hubble_nodes",
             "Nodes behind the Relay, by state (ServerStatus).", new GaugeConfiguration { LabelNames = ["target", "state"] });
+        HubbleSeenFlowsRate = metrics.CreateGauge("flowwatch_hubble_seen_flows_rate",
+            "Hubble's own flow rate: the change of ServerStatus.seen_flows per second between two polls.",
+            new GaugeConfiguration { LabelNames = ["target"] });
+        Stalls = metrics.CreateCounter("flowwatch_hubble_stream_stalls_total",
+            "Flow streams abandoned because they delivered nothing for the idle timeout.",
+            new CounterConfiguration { LabelNames = ["target"] });
         foreach (var q in new[] { "intake" }) Shed.WithLabels(q);
         foreach (var s in new[] { "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER" }) LostEvents.WithLabels(s);
     }
@@ -48,6 +54,8 @@ public sealed class PipelineMetrics
     public Gauge EventTimeLag { get; }
     public Gauge HubbleFlowRate { get; }
     public Gauge HubbleNodes { get; }
+    public Gauge HubbleSeenFlowsRate { get; }
+    public Counter Stalls { get; }
 
     public void CountFlow(Verdict verdict) => _byVerdict[(int)verdict < _byVerdict.Length ? (int)verdict : 0].Inc();
 

@@ -10,7 +10,7 @@ public sealed class FlowRingTests
     {
         NodeName = node,
         Time = new Timestamp { Seconds = 1_700_000_000 + i },
-        Flow = new Hubble.Proto.Flow.Flow { Uuid = i.ToString(), NodeName = node },
+        Flow = new FlowWatch.Hubble.Proto.Flow.Flow { Uuid = i.ToString(), NodeName = node },
     };
 
     [Fact]

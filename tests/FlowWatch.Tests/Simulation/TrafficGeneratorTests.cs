@@ -62,7 +62,7 @@ public sealed class TrafficGeneratorTests(ITestOutputHelper output)
     {
         var gen = new TrafficGenerator(5, 4, ScenarioSet.All, 3_000);
         var stream = gen.Start(SimFlows.Start);
-        var all = new List<Hubble.Proto.Observer.GetFlowsResponse>();
+        var all = new List<FlowWatch.Hubble.Proto.Observer.GetFlowsResponse>();
         for (var ms = 7; ms <= 10_000; ms += 7) stream.EmitUntil(SimFlows.Start.AddMilliseconds(ms), all);
         Assert.InRange(all.Count, 25_000, 33_000);
         for (var i = 1; i < all.Count; i++) Assert.True(all[i].Time >= all[i - 1].Time, $"flow {i} went back in time");
