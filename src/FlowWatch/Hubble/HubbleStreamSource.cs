@@ -108,6 +108,9 @@ public sealed class HubbleStreamSource
             polling = Status.RunAsync(ct);
         }
         var connected = _metrics.Connected.WithLabels(Target);
+        // Zero series from the start, so rate() and increase() have something to work on before the first failure.
+        _metrics.Reconnects.WithLabels(Target).IncTo(0);
+        _metrics.BadInput.WithLabels("grpc").IncTo(0);
         var backoff = Options.InitialBackoff;
         while (!ct.IsCancellationRequested)
         {
