@@ -9,7 +9,7 @@ internal static class KubeObjects
     public static readonly DateTime T0 = new(2026, 3, 1, 12, 0, 0, DateTimeKind.Utc);
 
     public static V1Pod Pod(string ns, string name, string node, string ip, DateTime started, string phase = "Running",
-        string? owner = null, Dictionary<string, string>? labels = null, DateTime? readySince = null, bool ready = true) => new()
+        string? owner = null, Dictionary<string, string>? labels = null, DateTime? readySince = null, bool ready = true, bool hostNetwork = false) => new()
     {
         ApiVersion = "v1", Kind = "Pod",
         Metadata = new V1ObjectMeta
@@ -17,7 +17,7 @@ internal static class KubeObjects
             NamespaceProperty = ns, Name = name, Uid = $"uid-{ns}-{name}", Labels = labels,
             OwnerReferences = owner is null ? null : [new V1OwnerReference { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = owner, Uid = $"uid-{owner}", Controller = true }],
         },
-        Spec = new V1PodSpec { NodeName = node, Containers = [new V1Container { Name = "main", Image = "app" }] },
+        Spec = new V1PodSpec { NodeName = node, HostNetwork = hostNetwork, Containers = [new V1Container { Name = "main", Image = "app" }] },
         Status = new V1PodStatus
         {
             Phase = phase, PodIP = ip, StartTime = started,
@@ -26,7 +26,7 @@ internal static class KubeObjects
     };
 
     public static V1Pod Agent(string node, string ip, DateTime readySince) =>
-        Pod("kube-system", $"cilium-{node}", node, ip, readySince.AddSeconds(-20), labels: new() { ["k8s-app"] = "cilium" }, readySince: readySince);
+        Pod("kube-system", $"cilium-{node}", node, ip, readySince.AddSeconds(-20), labels: new() { ["k8s-app"] = "cilium" }, readySince: readySince, hostNetwork: true);
 
     public static V2CiliumEndpoint Endpoint(string ns, string name, string ip, string nodeIp) => new()
     {
