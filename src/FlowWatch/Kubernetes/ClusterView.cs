@@ -67,6 +67,15 @@ public sealed class ClusterView
         lock (_gate) return _podUids.GetValueOrDefault(KeyedHandler<V1Pod>.Key(ns, name));
     }
 
+    /// <summary>A running pod of a workload (for an Event about the workload); null when none. A scan: callers are rate limited.</summary>
+    public string? AnyPodOf(string ns, string workload)
+    {
+        lock (_gate)
+            foreach (var p in _pods.Values)
+                if (p.Namespace == ns && p.Workload == workload && p.Running) return p.Name;
+        return null;
+    }
+
     /// <summary>True when a CiliumEndpoint of that name exists, or one manages the pod's IP.</summary>
     public bool HasCiliumEndpoint(string ns, string name)
     {
