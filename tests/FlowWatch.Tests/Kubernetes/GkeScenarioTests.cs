@@ -48,8 +48,8 @@ public sealed class GkeScenarioTests
         return (pipeline, detector, findings);
     }
 
-    private static UnmanagedPodRemediator Remediator(KubeHarness h, DuplicateIpDetector detector, RemediationMode mode, Func<string?>? stale = null) =>
-        new(new RemediationOptions { Mode = mode, MaxPerInterval = 5 }, detector, h.View, stale ?? h.Watcher.StaleReason,
+    private static UnmanagedPodRemediator Remediator(KubeHarness h, DuplicateIpDetector detector, RemediationMode mode, Func<string?>? stale = null, int max = 5) =>
+        new(new RemediationOptions { Mode = mode, MaxPerInterval = max }, detector, h.View, stale ?? h.Watcher.StaleReason,
             () => h.Watcher.CiliumEndpointsWatched, h.Api.Client(), new RemediationMetrics(h.MetricFactory), h.Log);
 
     [Fact]
@@ -117,6 +117,30 @@ public sealed class GkeScenarioTests
         Assert.Equal("uid-shop-legacy-7f9c8d6b5-aaaaa", (string?)body["deleteOptions"]?["preconditions"]?["uid"]);
         Assert.Equal(1, MetricText.Value(h.Registry, "flowwatch_remediation_total", ("action", "evict"), ("reason", "duplicate_ip")));
         Assert.Contains(h.Log.Lines, l => l.Contains("evicted shop/legacy-7f9c8d6b5-aaaaa", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Evict_AtMostNPerInterval_TheRestRefusedAsRateLimited()
+    {
+        await using var h = await KubeHarness.StartAsync(api =>
+        {
+            Seed(api);
+            api.Pods.Put(Pod("shop", "legacy2-7f9c8d6b5-ddddd", "n1", "10.4.0.50", T0.AddMinutes(-15)));
+            api.Pods.Put(Pod("shop", "api2-6d5f7c8b9-eeeee", "n1", "10.4.0.50", T0.AddMinutes(-5)));
+            api.CiliumEndpoints.Put(Endpoint("shop", "api2-6d5f7c8b9-eeeee", "10.4.0.50", "192.168.0.11"));
+        });
+        h.Run();
+        await h.SyncedAsync();
+        var (pipeline, detector, _) = Detect(h);
+        using var p = pipeline;
+        Assert.Equal(2, detector.Conflicts.Count(c => c.DeleteCandidate?.Namespace == "shop"));
+
+        var decisions = await Remediator(h, detector, RemediationMode.Evict, max: 1).EvaluateAsync(h.Token);
+
+        Assert.Single(h.Api.Evictions);
+        Assert.Single(decisions, d => d.Action == "evict");
+        Assert.Single(decisions, d => d is { Namespace: "shop", Action: "refuse", Reason: "rate_limited" });
+        Assert.Equal(1, MetricText.Value(h.Registry, "flowwatch_remediation_total", ("action", "refuse"), ("reason", "rate_limited")));
     }
 
     [Fact]
