@@ -62,7 +62,7 @@ public sealed class KubernetesIntegrationTests
     [Fact]
     public void NoKubeconfig_OutsideACluster_MeansFlowsOnly_ButRemediationRefusesToStart()
     {
-        if (k8s.KubernetesClientConfiguration.IsInCluster()) return; // the premise does not hold inside a pod
+        Assert.False(k8s.KubernetesClientConfiguration.IsInCluster(), "this test's premise is a process outside any Kubernetes pod");
         var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = "127.0.0.1:0" }, NullLoggerFactory.Instance);
         Assert.Null(KubernetesIntegration.TryCreate(new KubernetesSettings(), runtime, NullLoggerFactory.Instance));
         Assert.Throws<InvalidOperationException>(() => KubernetesIntegration.TryCreate(
