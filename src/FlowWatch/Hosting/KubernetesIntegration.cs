@@ -38,12 +38,15 @@ public sealed class KubernetesIntegration : IDisposable
         var detector = runtime.Detectors.OfType<DuplicateIpDetector>().FirstOrDefault();
         if (detector is not null && settings.Remediation.Mode != RemediationMode.Off)
         {
-            Remediator = new UnmanagedPodRemediator(settings.Remediation, detector, View, Watcher.StaleReason,
+            Remediator = new UnmanagedPodRemediator(settings.Remediation, detector, View, NotTrusted,
                 () => Watcher.CiliumEndpointsWatched, client, new RemediationMetrics(runtime.MetricFactory), loggers.CreateLogger("flowwatch.remediation"));
             _subscriptions.Add(Remediator.Follow(runtime.Pipeline.Findings));
         }
-        runtime.Readiness.Add(() => Watcher.StaleReason());
+        runtime.Readiness.Add(NotTrusted);
     }
+
+    /// <summary>Why the view cannot be acted on: not listed yet, or a watch down too long; null when it can.</summary>
+    public string? NotTrusted() => Watcher.Synced ? Watcher.StaleReason() : "kubernetes view not synced yet";
 
     public ClusterView View { get; }
     public ClusterWatcher Watcher { get; }

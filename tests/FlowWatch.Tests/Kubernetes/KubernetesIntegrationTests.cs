@@ -44,6 +44,7 @@ public sealed class KubernetesIntegrationTests
 
             var detector = runtime.Detectors.OfType<DuplicateIpDetector>().Single();
             await Eventually.True(() => detector.View.Knows(new PodKey("shop", "api-6d5f7c8b9-bbbbb")), "the pod reached the detector through the intake");
+            await Eventually.True(() => kube.Watcher.Synced, "every watcher listed");
             Assert.All(runtime.Readiness, check => Assert.Null(check()));
 
             var flow = new FlowRecord { SourceIp = IpAddr.Parse("10.4.0.9"), DestinationIp = IpAddr.Parse("10.9.9.9"), Source = new FlowEndpoint(0, "", "", "", "") };
