@@ -1,6 +1,8 @@
 using FlowWatch.Cli.CommandLine;
 using FlowWatch.Hosting;
 using FlowWatch.Hubble;
+using FlowWatch.Remediation;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Cli.Commands;
@@ -22,6 +24,11 @@ public static class WatchCommand
             new("idle-timeout", "Reopen a stream that delivers nothing for this long.", "DURATION", "60s"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often to print a progress line.", "DURATION", "2s"),
+            new("kubeconfig", "Kubeconfig for cluster state (pods, services, CiliumEndpoints, ...). In a pod, the service account is used without it.", "FILE"),
+            new("context", "Kubeconfig context to use (default: the current one).", "NAME"),
+            new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
+            new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
+            new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
         ],
         """
         Example:
@@ -29,6 +36,7 @@ public static class WatchCommand
           flowwatch watch --hubble 127.0.0.1:4245
           flowwatch watch --hubble https://hubble-relay:443 --tls-ca ca.crt --tls-cert tls.crt --tls-key tls.key \
             --tls-server-name '*.hubble-relay.cilium.io' --namespace shop,payments
+          flowwatch watch --hubble 127.0.0.1:4245 --kubeconfig ~/.kube/config --remediate dry-run
         """);
 
     public static async Task<int> RunAsync(string[] argv, CancellationToken ct)
@@ -37,7 +45,20 @@ public static class WatchCommand
         if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
         var target = args.Get("hubble") ?? throw new UsageException("option '--hubble' is required (for example --hubble 127.0.0.1:4245).");
         var hubble = ClientOptions(args, target);
-        return await RunWatcherAsync(target, args.Get("listen")!, args.Duration("progress"), null, ct, hubble);
+        return await RunWatcherAsync(target, args.Get("listen")!, args.Duration("progress"), null, ct, hubble, KubernetesArgs(args));
+    }
+
+    private static KubernetesSettings KubernetesArgs(ParsedArgs args)
+    {
+        RemediationMode mode;
+        try { mode = RemediationOptions.ParseMode(args.Get("remediate")!); }
+        catch (FormatException e) { throw new UsageException($"option '--remediate': {e.Message}."); }
+        var exclude = args.Has("remediate-exclude") ? args.GetAll("remediate-exclude") : ["kube-system"];
+        return new KubernetesSettings
+        {
+            Kubeconfig = args.Get("kubeconfig"), Context = args.Get("context"),
+            Remediation = new RemediationOptions { Mode = mode, ExcludedNamespaces = exclude, MaxPerInterval = args.Int("remediate-max", 1, 1000) },
+        };
     }
 
     /// <summary>The Hubble client settings of the command line, checked now so that a bad flag fails before anything starts.</summary>
@@ -90,10 +111,13 @@ public static class WatchCommand
 
     /// <summary>The watcher shared by watch and demo: runtime, HTTP endpoint, Hubble stream, progress.</summary>
     public static async Task<int> RunWatcherAsync(string target, string listen, TimeSpan progressEvery,
-        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct, HubbleClientOptions? hubble = null)
+        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct,
+        HubbleClientOptions? hubble = null, KubernetesSettings? kube = null)
     {
         await using var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = listen }, NullLoggerFactory.Instance);
-        var source = new HubbleStreamSource(target, f => runtime.Intake.Write(f), runtime.Pipeline.Metrics, hubble);
+        using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        using var kubernetes = clusterView is null && kube is not null ? CreateKubernetes(kube, runtime, kubeLogs) : null;
+        var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
         runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
         try { await runtime.StartHttpAsync(ct); }
         catch (Exception e) when (e is IOException or FormatException)
@@ -107,12 +131,30 @@ public static class WatchCommand
             LostEvents = () => source.LostEvents,
         };
         var pump = runtime.RunAsync(live: true, ct);
+        var cluster = kubernetes?.RunAsync(ct) ?? Task.CompletedTask;
         var stream = source.RunAsync(ct);
         await printer.RunAsync(progressEvery, ct);
         await stream;
+        await cluster;
         runtime.Intake.Complete();
         await pump;
         Console.WriteLine($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open");
         return 0;
+    }
+
+    private static KubernetesIntegration? CreateKubernetes(KubernetesSettings kube, FlowWatchRuntime runtime, ILoggerFactory logs)
+    {
+        try
+        {
+            var k = KubernetesIntegration.TryCreate(kube, runtime, logs);
+            Console.WriteLine(k is null
+                ? "flowwatch: no --kubeconfig and not in a cluster: flows only, no cluster state"
+                : $"flowwatch: cluster state from the Kubernetes API; remediation {kube.Remediation.Mode}");
+            return k;
+        }
+        catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or k8s.Exceptions.KubeConfigException)
+        {
+            throw new UsageException($"option '--kubeconfig': {e.Message}");
+        }
     }
 }
