@@ -18,6 +18,7 @@ public static class ReplayCommand
             new("format", "Report as text or json.", "text|json", "text"),
             new("drain", "Event time to run past the last flow so pending timeouts fire.", "DURATION", "30s"),
             new("quiet", "No progress lines, only the report."),
+            .. DetectorFlags.Options,
         ],
         """
         FILE is what `hubble observe -o jsonpb` writes (one GetFlowsResponse a line) or `-o json`
@@ -37,11 +38,12 @@ public static class ReplayCommand
         var format = args.Get("format");
         if (format is not ("text" or "json")) throw new UsageException($"option '--format' must be text or json (got '{format}').");
         var drain = args.Duration("drain");
+        var detectors = DetectorFlags.Build(args);
         foreach (var file in args.Positionals)
             if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist.");
 
         var registry = Prometheus.Metrics.NewCustomRegistry();
-        using var pipeline = new FlowPipeline(DetectorSet.Create(DetectorSettings.Default), Prometheus.Metrics.WithCustomRegistry(registry));
+        using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));
         var quiet = args.Flag("quiet") || format == "json";
         var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
         {
