@@ -14,6 +14,7 @@ public sealed class ProgressPrinter : IDisposable
     private readonly TextWriter _out;
     private readonly IDisposable _findings;
     private readonly object _gate = new();
+    private readonly Stopwatch _since = Stopwatch.StartNew();
 
     public ProgressPrinter(FlowPipeline pipeline, FlowIntake intake, Func<string> connection, TextWriter output)
     {
@@ -46,6 +47,13 @@ public sealed class ProgressPrinter : IDisposable
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    /// <summary>The last progress line, at shutdown: totals, and the average rate since start.</summary>
+    public void WriteFinal()
+    {
+        var flows = _pipeline.Stats.Flows;
+        Write(StatusLine(flows, flows / Math.Max(0.001, _since.Elapsed.TotalSeconds)));
     }
 
     public string StatusLine(long flows, double rate)
