@@ -146,6 +146,7 @@ public static class WatchCommand
             ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
         Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
+        settings.Started?.Invoke(runtime);
         using var printer = new ProgressPrinter(runtime.Pipeline, runtime.Intake, source.Describe, Console.Out)
         {
             LostEvents = () => source.LostEvents,

@@ -14,6 +14,8 @@ public sealed record WatcherSettings
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Sinks added after the store (tests slow the pipeline with one).</summary>
     public IReadOnlyList<IFlowSink> ExtraSinks { get; init; } = [];
+    /// <summary>Called once the runtime serves HTTP, before any flow is processed (tests observe the runtime through it).</summary>
+    public Action<Hosting.FlowWatchRuntime>? Started { get; init; }
 
     /// <summary>The --api-* , --listen-tls-* and --checkpoint* flags, checked now.</summary>
     public static WatcherSettings From(ParsedArgs args)
