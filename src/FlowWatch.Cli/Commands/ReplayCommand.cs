@@ -38,7 +38,8 @@ public static class ReplayCommand
         if (format is not ("text" or "json")) throw new UsageException($"option '--format' must be text or json (got '{format}').");
         var drain = args.Duration("drain");
         foreach (var file in args.Positionals)
-            if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist.");
+            if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
+            else if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
 
         var registry = Prometheus.Metrics.NewCustomRegistry();
         using var pipeline = new FlowPipeline(DetectorSet.Create(DetectorSettings.Default), Prometheus.Metrics.WithCustomRegistry(registry));

@@ -34,6 +34,8 @@ public static class RuntimeFlags
         if (options == ApiAccessOptions.Open) return null;
         if (options.TokenFile is { } file)
         {
+            if (!File.Exists(file))
+                throw new UsageException($"option '--api-token-file': {file} does not exist; mount the Secret holding the token there, or drop the flag.");
             string text;
             try { text = File.ReadAllText(file); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -82,7 +84,7 @@ public static class RuntimeFlags
             throw new UsageException($"option '--checkpoint-every' must be at least 100ms (got '{args.Get("checkpoint-every")}').");
         var path = args.Get("checkpoint");
         if (path is null) return (null, every);
-        if (path.Length == 0 || Directory.Exists(path))
+        if (path.Length == 0 || Directory.Exists(path) || path.EndsWith('/'))
             throw new UsageException($"option '--checkpoint': '{path}' is a directory or empty; give a file path such as /var/lib/flowwatch/checkpoint.json.");
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         try
