@@ -22,6 +22,8 @@ public sealed class ProgressPrinter : IDisposable
         _intake = intake;
         _connection = connection;
         _out = output;
+        // Findings restored from a checkpoint are not news when their detector raises them again.
+        foreach (var f in pipeline.Book.OpenFindings) _shown.Add(f.Id);
         _findings = pipeline.Findings.Subscribe(OnFinding);
     }
 
