@@ -14,6 +14,7 @@ public sealed class ProgressPrinter : IDisposable
     private readonly TextWriter _out;
     private readonly IDisposable _findings;
     private readonly object _gate = new();
+    private readonly Stopwatch _since = Stopwatch.StartNew();
 
     public ProgressPrinter(FlowPipeline pipeline, FlowIntake intake, Func<string> connection, TextWriter output)
     {
@@ -21,6 +22,8 @@ public sealed class ProgressPrinter : IDisposable
         _intake = intake;
         _connection = connection;
         _out = output;
+        // Findings restored from a checkpoint are not news when their detector raises them again.
+        foreach (var f in pipeline.Book.OpenFindings) _shown.Add(f.Id);
         _findings = pipeline.Findings.Subscribe(OnFinding);
     }
 
@@ -46,6 +49,13 @@ public sealed class ProgressPrinter : IDisposable
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    /// <summary>The last progress line, at shutdown: totals, and the average rate since start.</summary>
+    public void WriteFinal()
+    {
+        var flows = _pipeline.Stats.Flows;
+        Write(StatusLine(flows, flows / Math.Max(0.001, _since.Elapsed.TotalSeconds)));
     }
 
     public string StatusLine(long flows, double rate)

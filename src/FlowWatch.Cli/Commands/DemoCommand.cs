@@ -16,6 +16,8 @@ public static class DemoCommand
             new("seed", "Seed of the deterministic cluster and traffic.", "N", "1"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often to print a progress line.", "DURATION", "2s"),
+            .. RuntimeFlags.Options,
+            .. DetectorFlags.Options,
         ],
         "Findings appear within a minute of starting; Ctrl+C stops it cleanly.");
 
@@ -27,10 +29,14 @@ public static class DemoCommand
         var simArgs = ParsedArgs.Parse(simSpec,
             ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!]);
         var options = SimulateCommand.Options(simArgs, "127.0.0.1:0");
+        var progress = WatchCommand.Progress(args);
+        var settings = WatcherSettings.From(args);
+        try { Hosting.HttpEndpoint.ParseListen(args.Get("listen")!); }
+        catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
         await using var sim = new SimulatorHost(options);
         await sim.StartAsync(ct);
         Console.WriteLine($"flowwatch demo: simulated cluster ({options.Nodes} nodes, {options.FlowsPerSecond:N0} flows/s, scenarios: {args.Get("scenario")}) on {sim.Address}");
-        var code = await WatchCommand.RunWatcherAsync(sim.Address.ToString().TrimEnd('/'), args.Get("listen")!, args.Duration("progress"), sim.ClusterView(), ct);
+        var code = await WatchCommand.RunWatcherAsync(sim.Address.ToString().TrimEnd('/'), args.Get("listen")!, progress, sim.ClusterView(), ct, settings: settings);
         await sim.StopAsync();
         return code;
     }

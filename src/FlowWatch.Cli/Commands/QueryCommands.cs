@@ -11,6 +11,8 @@ public static class QueryCommands
 
     private static readonly OptionSpec Server = new("server", "Address of a running FlowWatch (demo or watch).", "URL", DefaultServer);
     private static readonly OptionSpec Output = new("output", "table or json.", "FORMAT", "table", 'o');
+    private static readonly OptionSpec TokenFile = new("token-file", "File holding the bearer token a protected FlowWatch asks for (default: $FLOWWATCH_TOKEN).", "FILE");
+    private static readonly OptionSpec CaFile = new("ca-file", "PEM CA bundle that signs an https --server's certificate (for a private CA).", "FILE");
 
     public static readonly CommandSpec FlowsSpec = new("flows",
         "recent flows from a running FlowWatch, like hubble observe",
@@ -29,7 +31,7 @@ public static class QueryCommands
             new("limit", "Most flows to show (newest), 1..10000.", "N", "20", 'n'),
             new("follow", "Keep printing new flows as they arrive (polls the server).", Short: 'f'),
             new("interval", "How often --follow polls.", "DURATION", "1s"),
-            Server, Output,
+            Server, Output, TokenFile, CaFile,
         ],
         """
         Examples:
@@ -45,16 +47,16 @@ public static class QueryCommands
             new("kind", "dns_drops, duplicate_ip, unmanaged_pod, asymmetric_path or backend_unhealthy.", "KIND"),
             new("namespace", "Only findings about this namespace.", "NS"),
             new("state", "open, resolved or all.", "STATE", "all"),
-            Server, Output,
+            Server, Output, TokenFile, CaFile,
         ]);
 
     public static readonly CommandSpec HealthSpec = new("health",
         "everything a running FlowWatch knows about one pod",
-        "NAMESPACE/POD [options]", [Server, Output]);
+        "NAMESPACE/POD [options]", [Server, Output, TokenFile, CaFile]);
 
     public static readonly CommandSpec BackendsSpec = new("backends",
         "per-backend health behind a NodePort/LoadBalancer service",
-        "NAMESPACE/SERVICE [options]", [Server, Output]);
+        "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile]);
 
     private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "ip", "port", "verdict", "reason", "node", "since", "until"];
 
@@ -136,13 +138,35 @@ public static class QueryCommands
             throw new UsageException($"option '--output' must be table or json (got '{output}').");
         if (spec != HealthSpec && spec != BackendsSpec && args.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
-        using var api = new ApiClient(args.Get("server")!);
+        using var api = new ApiClient(args.Get("server")!, Token(args), CaFileOf(args));
         try { return await body(args, api, output == "json"); }
         catch (QueryFailedException e)
         {
             Console.Error.WriteLine($"flowwatch {spec.Name}: {e.Message}");
             return 1;
         }
+    }
+
+    private static string? Token(ParsedArgs args)
+    {
+        if (args.Get("token-file") is not { } file)
+            return Environment.GetEnvironmentVariable("FLOWWATCH_TOKEN") is { Length: > 0 } env ? env.Trim() : null;
+        string text;
+        try { text = File.ReadAllText(file).Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"option '--token-file': cannot read {file} ({e.GetType().Name}).");
+        }
+        return text.Length > 0 ? text : throw new UsageException($"option '--token-file': {file} is empty.");
+    }
+
+    private static string? CaFileOf(ParsedArgs args)
+    {
+        var file = args.Get("ca-file");
+        if (file is not null && !File.Exists(file)) throw new UsageException($"option '--ca-file': {file} does not exist.");
+        if (file is not null && !args.Get("server")!.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException("option '--ca-file' is for an https server: write --server https://HOST:PORT.");
+        return file;
     }
 
     private static (string, string) Target(ParsedArgs args, CommandSpec spec, string shape)

@@ -40,7 +40,8 @@ public static class ReplayCommand
         var drain = args.Duration("drain");
         var detectors = DetectorFlags.Build(args);
         foreach (var file in args.Positionals)
-            if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist.");
+            if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
+            else if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
 
         var registry = Prometheus.Metrics.NewCustomRegistry();
         using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));

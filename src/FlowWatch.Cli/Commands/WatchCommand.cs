@@ -29,6 +29,8 @@ public static class WatchCommand
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
             new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
             new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
+            .. RuntimeFlags.Options,
+            .. DetectorFlags.Options,
         ],
         """
         Example:
@@ -37,6 +39,8 @@ public static class WatchCommand
           flowwatch watch --hubble https://hubble-relay:443 --tls-ca ca.crt --tls-cert tls.crt --tls-key tls.key \
             --tls-server-name '*.hubble-relay.cilium.io' --namespace shop,payments
           flowwatch watch --hubble 127.0.0.1:4245 --kubeconfig ~/.kube/config --remediate dry-run
+          flowwatch watch --hubble 127.0.0.1:4245 --listen :9090 --api-token-file /etc/flowwatch/token \
+            --listen-tls-cert tls.crt --listen-tls-key tls.key --checkpoint /var/lib/flowwatch/checkpoint.json
         """);
 
     public static async Task<int> RunAsync(string[] argv, CancellationToken ct)
@@ -45,7 +49,20 @@ public static class WatchCommand
         if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
         var target = args.Get("hubble") ?? throw new UsageException("option '--hubble' is required (for example --hubble 127.0.0.1:4245).");
         var hubble = ClientOptions(args, target);
-        return await RunWatcherAsync(target, args.Get("listen")!, args.Duration("progress"), null, ct, hubble, KubernetesArgs(args));
+        var progress = Progress(args);
+        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args) };
+        try { HttpEndpoint.ParseListen(args.Get("listen")!); }
+        catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
+        return await RunWatcherAsync(target, args.Get("listen")!, progress, null, ct, hubble, settings);
+    }
+
+    /// <summary>--progress, which must be a positive duration.</summary>
+    public static TimeSpan Progress(ParsedArgs args)
+    {
+        var every = args.Duration("progress");
+        if (every < TimeSpan.FromMilliseconds(100))
+            throw new UsageException($"option '--progress' must be at least 100ms, such as 2s or 30s (got '{args.Get("progress")}').");
+        return every;
     }
 
     private static KubernetesSettings KubernetesArgs(ParsedArgs args)
@@ -109,36 +126,77 @@ public static class WatchCommand
     private static string StripParam(ArgumentException e) =>
         e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
-    /// <summary>The watcher shared by watch and demo: runtime, HTTP endpoint, Hubble stream, progress.</summary>
+    /// <summary>The watcher shared by watch and demo: runtime, HTTP endpoint, Hubble stream, progress, checkpoint.</summary>
+    /// <remarks>
+    /// Shutdown (Ctrl+C, SIGTERM) stops intake first, lets the pipeline finish what is queued (for at most
+    /// <see cref="WatcherSettings.DrainTimeout"/>), prints a last progress line and writes the checkpoint, then returns 0.
+    /// </remarks>
     public static async Task<int> RunWatcherAsync(string target, string listen, TimeSpan progressEvery,
-        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct,
-        HubbleClientOptions? hubble = null, KubernetesSettings? kube = null)
+        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct, HubbleClientOptions? hubble = null,
+        WatcherSettings? settings = null)
     {
-        await using var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = listen }, NullLoggerFactory.Instance);
+        settings ??= new WatcherSettings();
+        static void Warn(string text) => Console.Error.WriteLine($"flowwatch: {text}");
+        await using var runtime = new FlowWatchRuntime(new RuntimeOptions
+        {
+            Listen = listen,
+            Security = settings.Security,
+            CheckpointPath = settings.CheckpointPath,
+            ExtraSinks = settings.ExtraSinks,
+            Detectors = settings.Detectors,
+            Warn = Warn,
+        }, NullLoggerFactory.Instance);
         using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
-        using var kubernetes = clusterView is null && kube is not null ? CreateKubernetes(kube, runtime, kubeLogs) : null;
+        using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, kubeLogs) : null;
         var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
+        var checkpoints = runtime.Checkpoints;
+        if (checkpoints is not null)
+        {
+            checkpoints.Source = target;
+            if (checkpoints.ResumePoint(target) is { } resume)
+            {
+                source.StartFrom(resume.NewestNanos, resume.Ids);
+                Console.WriteLine($"flowwatch: resuming {target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
+            }
+            if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
+                Console.WriteLine($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
+        }
         runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
         try { await runtime.StartHttpAsync(ct); }
         catch (Exception e) when (e is IOException or FormatException)
         {
             throw new UsageException($"option '--listen': cannot listen on {listen}: {e.Message}");
         }
-        Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz");
+        var api = settings.Security is { Options.RequiresToken: true } s
+            ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
+        Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
+        settings.Started?.Invoke(runtime);
         using var printer = new ProgressPrinter(runtime.Pipeline, runtime.Intake, source.Describe, Console.Out)
         {
             LostEvents = () => source.LostEvents,
         };
-        var pump = runtime.RunAsync(live: true, ct);
+        // The pump is not cancelled with the rest: it stops when intake completes, after the queue is processed.
+        using var stopPump = new CancellationTokenSource();
+        var pump = runtime.RunAsync(live: true, stopPump.Token);
         var cluster = kubernetes?.RunAsync(ct) ?? Task.CompletedTask;
         var stream = source.RunAsync(ct);
+        var saving = checkpoints?.RunAsync(settings.CheckpointEvery, Warn, ct) ?? Task.CompletedTask;
         await printer.RunAsync(progressEvery, ct);
         await stream;
         await cluster;
         runtime.Intake.Complete();
+        stopPump.CancelAfter(settings.DrainTimeout);
         await pump;
-        Console.WriteLine($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open");
+        await saving;
+        printer.WriteFinal();
+        var saved = "";
+        if (checkpoints is not null)
+        {
+            try { checkpoints.Save(); saved = $"; checkpoint written to {checkpoints.Path}"; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
+        }
+        Console.WriteLine($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
         return 0;
     }
 

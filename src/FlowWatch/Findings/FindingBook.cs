@@ -9,6 +9,9 @@ public sealed class FindingBook
     private readonly object _gate = new();
     private readonly Dictionary<string, Finding> _open = new(StringComparer.Ordinal);
     private readonly LinkedList<Finding> _resolved = new();
+    // Findings restored from a checkpoint: their first-seen time outlives the restart; "awaiting" until a detector re-raises them.
+    private readonly Dictionary<string, DateTimeOffset> _restoredFirstSeen = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _awaitingDetector = new(StringComparer.Ordinal);
     private readonly int _resolvedCapacity;
     private readonly Gauge _openGauge;
     private readonly Counter _raised;
@@ -34,10 +37,41 @@ public sealed class FindingBook
 
     public static string SeverityName(Severity s) => s.ToString().ToLowerInvariant();
 
+    /// <summary>
+    /// Opens findings a previous FlowWatch had open (its checkpoint), so they do not flap across a restart. When a detector
+    /// raises one again it keeps its first-seen time; one no detector raises again is resolved by <see cref="RestoredFindings"/>.
+    /// </summary>
+    public void Restore(IEnumerable<Finding> findings)
+    {
+        lock (_gate)
+        {
+            foreach (var f in findings)
+            {
+                if (f.State != FindingState.Open || _open.ContainsKey(f.Id)) continue;
+                _open[f.Id] = f;
+                _restoredFirstSeen[f.Id] = f.FirstSeen;
+                _awaitingDetector.Add(f.Id);
+                _openGauge.WithLabels(Finding.KindName(f.Kind), SeverityName(f.Severity)).Inc();
+            }
+        }
+    }
+
+    /// <summary>True while a restored finding has not been raised again by its detector.</summary>
+    public bool AwaitingDetector(string id)
+    {
+        lock (_gate) return _awaitingDetector.Contains(id);
+    }
+
     public void Apply(Finding finding)
     {
         lock (_gate)
         {
+            if (_restoredFirstSeen.TryGetValue(finding.Id, out var firstSeen))
+            {
+                if (firstSeen < finding.FirstSeen) finding = finding with { FirstSeen = firstSeen };
+                _awaitingDetector.Remove(finding.Id);
+                if (finding.State == FindingState.Resolved) _restoredFirstSeen.Remove(finding.Id);
+            }
             if (finding.State == FindingState.Open)
             {
                 if (_open.TryGetValue(finding.Id, out var previous))

@@ -4,6 +4,7 @@ using FlowWatch.Detectors.Backends;
 using FlowWatch.Detectors.Dns;
 using FlowWatch.Detectors.DuplicateIp;
 using FlowWatch.Detectors.Handshakes;
+using FlowWatch.Findings;
 
 namespace FlowWatch.Hosting;
 
@@ -27,6 +28,16 @@ public sealed record DetectorSettings
 /// </remarks>
 public static class DetectorSet
 {
+    /// <summary>How long the detector behind <paramref name="kind"/> waits without evidence before it resolves a finding.</summary>
+    public static TimeSpan QuietPeriod(DetectorSettings settings, FindingKind kind) => kind switch
+    {
+        FindingKind.DnsDrops => settings.Dns.QuietPeriod,
+        FindingKind.DuplicateIp or FindingKind.UnmanagedPod => settings.DuplicateIp.QuietPeriod,
+        FindingKind.AsymmetricPath => settings.Asymmetric.QuietPeriod,
+        FindingKind.BackendUnhealthy => settings.Backends.QuietPeriod,
+        _ => TimeSpan.FromMinutes(2),
+    };
+
     public static IReadOnlyList<IDetector> Create(DetectorSettings settings)
     {
         var handshakes = new HandshakeClassifier(settings.Handshakes);

@@ -1,6 +1,8 @@
 using FlowWatch.Api;
 using FlowWatch.Detectors;
+using FlowWatch.Findings;
 using FlowWatch.Pipeline;
+using FlowWatch.Security;
 using FlowWatch.Store;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
@@ -21,6 +23,18 @@ public sealed record RuntimeOptions
 
     /// <summary>Bounds of the recent-flow store behind /api/v1/flows.</summary>
     public FlowStoreOptions Store { get; init; } = FlowStoreOptions.Default;
+
+    /// <summary>More sinks every processed flow is handed to, after the store (must not block for long: they hold up the pipeline).</summary>
+    public IReadOnlyList<IFlowSink> ExtraSinks { get; init; } = [];
+
+    /// <summary>TLS and bearer-token checks of the HTTP side; open plain HTTP when null.</summary>
+    public HttpSecurity? Security { get; init; }
+
+    /// <summary>Where the checkpoint (resume point, open findings) is read at start and written; none when null.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Where non-fatal trouble (an unreadable checkpoint) is reported.</summary>
+    public Action<string> Warn { get; init; } = _ => { };
 }
 
 /// <summary>One FlowWatch: metrics registry, detectors, pipeline, intake and HTTP endpoint, wired together.</summary>
@@ -38,7 +52,19 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Detectors = DetectorSet.Create(options.Detectors);
         Store = new FlowStore(options.Store, MetricFactory);
         Sinks.Add(Store);
-        Pipeline = new FlowPipeline(Detectors, MetricFactory, Sinks);
+        Sinks.AddRange(options.ExtraSinks);
+        IEnumerable<IDetector> running = Detectors;
+        if (options.CheckpointPath is { } checkpointPath)
+        {
+            var tracker = new ResumeTracker();
+            Sinks.Add(tracker);
+            Checkpoints = new CheckpointKeeper(checkpointPath, () => Pipeline!.Book.OpenFindings, tracker, options.Warn);
+            if (Checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
+                running = running.Append(new RestoredFindings(loaded.OpenFindings,
+                    kind => DetectorSet.QuietPeriod(options.Detectors, kind), id => Pipeline!.Book.AwaitingDetector(id)));
+        }
+        Pipeline = new FlowPipeline(running, MetricFactory, Sinks);
+        if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System)));
         Readiness.Add(() => Intake.Overloaded ? $"intake queue over half full ({Intake.Depth:N0} of {Intake.Capacity:N0}): shedding load" : null);
@@ -54,6 +80,8 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public List<IFlowSink> Sinks { get; } = [];
     public FlowPipeline Pipeline { get; }
     public FlowIntake Intake { get; }
+    /// <summary>Reads and writes the checkpoint; null unless <see cref="RuntimeOptions.CheckpointPath"/> is set.</summary>
+    public CheckpointKeeper? Checkpoints { get; }
     public List<ReadinessCheck> Readiness { get; } = [];
 
     /// <summary>Routes added to the HTTP endpoint beside /metrics and the probes (the query API).</summary>
@@ -64,7 +92,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public async Task StartHttpAsync(CancellationToken ct)
     {
         _http = await HttpEndpoint.StartAsync(Options.Listen, Registry, Readiness,
-            app => { foreach (var map in Routes) map(app); }, LoggerFactory, ct).ConfigureAwait(false);
+            app => { foreach (var map in Routes) map(app); }, LoggerFactory, ct, Options.Security).ConfigureAwait(false);
     }
 
     /// <summary>Pumps the intake into the pipeline until cancelled or the intake completes.</summary>

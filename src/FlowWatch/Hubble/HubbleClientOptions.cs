@@ -40,7 +40,7 @@ public sealed record HubbleClientOptions
     {
         Tls.Validate();
         if (IdleTimeout < TimeSpan.FromMilliseconds(100))
-            throw new ArgumentException($"idle timeout must be at least 100 ms, not {IdleTimeout}", nameof(IdleTimeout));
+            throw new ArgumentException($"idle timeout must be at least 100ms, such as 60s (got {IdleTimeout.TotalMilliseconds:0.#} ms)", nameof(IdleTimeout));
         if (MaxBackoff < InitialBackoff || InitialBackoff <= TimeSpan.Zero)
             throw new ArgumentException("backoff must be positive and the maximum at least the initial one", nameof(MaxBackoff));
         if (ResumeOverlap < TimeSpan.Zero) throw new ArgumentException("resume overlap must not be negative", nameof(ResumeOverlap));

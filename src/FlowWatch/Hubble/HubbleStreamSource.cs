@@ -97,6 +97,9 @@ public sealed class HubbleStreamSource
         return text;
     }
 
+    /// <summary>Before <see cref="RunAsync"/>: resume from a checkpoint instead of following from now (see <see cref="ResumeWindow.StartFrom"/>).</summary>
+    public void StartFrom(long newestNanos, IEnumerable<string> idsAtNewest) => _window.StartFrom(newestNanos, idsAtNewest);
+
     public async Task RunAsync(CancellationToken ct)
     {
         using var channel = HubbleChannelFactory.Create(_target, Options);

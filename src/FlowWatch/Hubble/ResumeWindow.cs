@@ -17,6 +17,7 @@ public sealed class ResumeWindow
     private readonly Queue<(long TimeNanos, string Uuid)> _order = new();
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private long _replayUntil = long.MinValue;
+    private long _startAfter = long.MinValue;
 
     public ResumeWindow(TimeSpan overlap, int capacity)
     {
@@ -43,12 +44,31 @@ public sealed class ResumeWindow
     // a resumed stream can resend is recognised.
     private long Horizon => Math.Max(Math.Min(OldestNanos, NewestNanos), Math.Max(0, NewestNanos - _overlapNanos)) / 100 * 100;
 
+    /// <summary>
+    /// Resumes where an earlier FlowWatch stopped (its checkpoint): the first request asks for flows since
+    /// <paramref name="newestNanos"/>; flows older than it, and flows at exactly that time whose id is in
+    /// <paramref name="idsAtNewest"/> (or that have no id), were processed before and are dropped.
+    /// </summary>
+    /// <remarks>Only for a fresh window. A flow older than the checkpoint that the earlier run never received (a slower
+    /// node's, merged late by Relay) is dropped too: the checkpoint keeps a time, not every id of the overlap.</remarks>
+    public void StartFrom(long newestNanos, IEnumerable<string> idsAtNewest)
+    {
+        if (NewestNanos != 0) throw new InvalidOperationException("StartFrom is only for a window that has accepted nothing yet");
+        if (newestNanos <= 0) return;
+        NewestNanos = OldestNanos = newestNanos;
+        _startAfter = newestNanos;
+        _replayUntil = newestNanos;
+        foreach (var id in idsAtNewest)
+            if (id.Length > 0 && _seen.Add(id)) _order.Enqueue((newestNanos, id));
+    }
+
     /// <summary>Marks a reconnect: from now on flows without an id up to the newest one seen are treated as resent.</summary>
     public void Reconnecting() => _replayUntil = NewestNanos;
 
     /// <summary>True when the flow is new and should be handed on; false for a duplicate from the overlap.</summary>
     public bool Accept(FlowRecord flow)
     {
+        if (flow.TimeNanos < _startAfter) return false;
         if (flow.Uuid.Length == 0)
         {
             if (flow.TimeNanos <= _replayUntil) return false;

@@ -5,7 +5,9 @@ namespace FlowWatch.Pipeline;
 
 /// <summary>What a restarted FlowWatch needs to resume with no gap and no double count: per-source resume points and open findings.</summary>
 /// <param name="Sources">Per flow source (Hubble target), the event time in Unix nanoseconds of the last flow processed.</param>
-public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<string, long> Sources, IReadOnlyList<Finding> OpenFindings)
+/// <param name="NewestIds">Per source, the ids of the flows processed at exactly that time, so a resumed stream tells them from ties it has not seen.</param>
+public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<string, long> Sources, IReadOnlyList<Finding> OpenFindings,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? NewestIds = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -9,7 +9,10 @@ namespace FlowWatch.Pipeline;
 /// <remarks>
 /// Sources never wait on the pipeline: when the queue is full the oldest flow is shed and counted
 /// (<c>flowwatch_shed_total{queue="intake"}</c>), so a slow detector shows up as a number, not as a
-/// stalled gRPC stream. When live and idle, the pump moves event time on by wall time so timeouts
+/// stalled gRPC stream. Cluster state changes are never shed: losing one would leave a detector with a wrong
+/// view of the cluster (a deleted pod that still owns its IP) and nothing would tell. They are bounded by the
+/// cluster's size and churn, not by flow rate, and the pump applies every queued change before each flow, so their
+/// queue holds only what arrives while one flow is processed. When live and idle, the pump moves event time on by wall time so timeouts
 /// (a DNS request with no answer) still fire.
 /// </remarks>
 public sealed class FlowIntake
@@ -19,7 +22,6 @@ public sealed class FlowIntake
     private readonly FlowPipeline _pipeline;
     private readonly int _capacity;
     private long _shed;
-    private long _clusterShed;
 
     public FlowIntake(FlowPipeline pipeline, int capacity = 100_000)
     {
@@ -38,11 +40,11 @@ public sealed class FlowIntake
 
     public bool Write(FlowRecord flow) => _channel.Writer.TryWrite(flow);
 
-    public void Write(ClusterEvent change)
-    {
-        if (_cluster.Count >= _capacity) { Interlocked.Increment(ref _clusterShed); _pipeline.Metrics.Shed.WithLabels("cluster").Inc(); return; }
-        _cluster.Enqueue(change);
-    }
+    /// <summary>Queues a cluster state change; never shed (see the remarks).</summary>
+    public void Write(ClusterEvent change) => _cluster.Enqueue(change);
+
+    /// <summary>Cluster state changes waiting for the pump.</summary>
+    public int ClusterDepth => _cluster.Count;
 
     /// <summary>No more flows will come; the pump finishes what is queued and returns.</summary>
     public void Complete() => _channel.Writer.TryComplete();

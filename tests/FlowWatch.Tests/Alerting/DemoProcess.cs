@@ -16,6 +16,7 @@ public sealed class DemoProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly Queue<string> _log = new();
+    private readonly System.Text.StringBuilder _all = new();
     private int _disposed;
 
     private DemoProcess(Process process, string listen)
@@ -32,6 +33,29 @@ public sealed class DemoProcess : IAsyncDisposable
     public Stopwatch Clock { get; }
 
     public bool HasExited => _process.HasExited;
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Everything the demo printed on stdout and stderr so far (for "never printed" checks).</summary>
+    public string AllOutput
+    {
+        get { lock (_log) return _all.ToString(); }
+    }
+
+    /// <summary>Sends SIGTERM (what the kubelet sends) and waits up to <paramref name="grace"/>; the exit code, or null if it did not exit.</summary>
+    public async Task<int?> TerminateAsync(TimeSpan grace)
+    {
+        Assert.Equal(0, SysKill(_process.Id, SigTerm));
+        using var wait = new CancellationTokenSource(grace);
+        try { await _process.WaitForExitAsync(wait.Token); }
+        catch (OperationCanceledException) { return null; }
+        return _process.ExitCode;
+    }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int signal);
 
     /// <summary>The last lines the demo printed, for failure messages.</summary>
     public string RecentLog
@@ -53,7 +77,8 @@ public sealed class DemoProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>flowwatch demo --scenario <paramref name="scenarios"/></c> and returns once its /readyz answers 200.</summary>
-    public static async Task<DemoProcess> StartAsync(string scenarios, IEnumerable<string>? extraArgs = null, TimeSpan? readyTimeout = null)
+    public static async Task<DemoProcess> StartAsync(string scenarios, IEnumerable<string>? extraArgs = null, TimeSpan? readyTimeout = null,
+        string progress = "5s")
     {
         var cli = CliAssembly;
         Exception? last = null;
@@ -68,7 +93,7 @@ public sealed class DemoProcess : IAsyncDisposable
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var a in new[] { cli, "demo", "--scenario", scenarios, "--listen", listen, "--progress", "5s" }.Concat(extraArgs ?? []))
+            foreach (var a in new[] { cli, "demo", "--scenario", scenarios, "--listen", listen, "--progress", progress }.Concat(extraArgs ?? []))
                 psi.ArgumentList.Add(a);
             var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet " + cli);
             var demo = new DemoProcess(process, listen);
@@ -143,6 +168,7 @@ public sealed class DemoProcess : IAsyncDisposable
         lock (_log)
         {
             _log.Enqueue(line);
+            if (_all.Length < 4 << 20) _all.AppendLine(line);
             while (_log.Count > LogLines) _log.Dequeue();
         }
     }

@@ -7,11 +7,16 @@ internal static class CliRun
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs with extra environment variables (FLOWWATCH_TOKEN is removed unless given, so the caller's never leaks in).</summary>
+    public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "FlowWatch.Cli.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(dll);
+        start.Environment.Remove("FLOWWATCH_TOKEN");
+        foreach (var (k, v) in env) start.Environment[k] = v;
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

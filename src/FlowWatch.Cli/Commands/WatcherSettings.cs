@@ -1,0 +1,34 @@
+using FlowWatch.Cli.CommandLine;
+using FlowWatch.Hosting;
+using FlowWatch.Pipeline;
+using FlowWatch.Security;
+
+namespace FlowWatch.Cli.Commands;
+
+/// <summary>Settings of the watcher shared by watch and demo that are not about the Hubble client.</summary>
+public sealed record WatcherSettings
+{
+    public HttpSecurity? Security { get; init; }
+    public string? CheckpointPath { get; init; }
+    public TimeSpan CheckpointEvery { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long shutdown may spend processing flows already queued before it gives up on them (they are re-read on resume).</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Sinks added after the store (tests slow the pipeline with one).</summary>
+    public IReadOnlyList<IFlowSink> ExtraSinks { get; init; } = [];
+    /// <summary>Called once the runtime serves HTTP, before any flow is processed (tests observe the runtime through it).</summary>
+    public Action<Hosting.FlowWatchRuntime>? Started { get; init; }
+
+    /// <summary>Cluster state from the Kubernetes API (watch only; the demo's cluster view comes from the simulator).</summary>
+    public KubernetesSettings? Kubernetes { get; init; }
+    public Hosting.DetectorSettings Detectors { get; init; } = Hosting.DetectorSettings.Default;
+
+    /// <summary>The --api-* , --listen-tls-*, --checkpoint* and detector flags, checked now.</summary>
+    public static WatcherSettings From(ParsedArgs args)
+    {
+        var (path, every) = RuntimeFlags.Checkpoint(args);
+        return new WatcherSettings
+        {
+            Security = RuntimeFlags.Security(args), CheckpointPath = path, CheckpointEvery = every, Detectors = DetectorFlags.Build(args),
+        };
+    }
+}
