@@ -18,11 +18,13 @@ public static class RbacRequirements
     public static readonly RbacRule CiliumNodes = new("cilium.io", "ciliumnodes", ListWatch);
     /// <summary>create a finding's Event; patch its count when the same finding repeats.</summary>
     public static readonly RbacRule Events = new("", "events", ["create", "patch"]);
+    /// <summary>With <c>--api-token-review</c>: ask the API server whether a caller's bearer token is genuine.</summary>
+    public static readonly RbacRule TokenReviews = new("authentication.k8s.io", "tokenreviews", ["create"]);
     /// <summary>Only with <c>--remediate=evict</c> (deploy/flowwatch-remediation.yaml).</summary>
     public static readonly RbacRule Evictions = new("", "pods/eviction", ["create"]);
 
     /// <summary>What the base Deployment's ClusterRole grants .</summary>
-    public static readonly IReadOnlyList<RbacRule> Base = [Pods, Services, Nodes, EndpointSlices, CiliumEndpoints, CiliumNodes, Events];
+    public static readonly IReadOnlyList<RbacRule> Base = [Pods, Services, Nodes, EndpointSlices, CiliumEndpoints, CiliumNodes, Events, TokenReviews];
 
     /// <summary>What the remediation variant adds.</summary>
     public static readonly IReadOnlyList<RbacRule> Remediation = [PodsGet, Evictions];
