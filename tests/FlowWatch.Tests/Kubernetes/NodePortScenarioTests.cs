@@ -6,6 +6,7 @@ using FlowWatch.Flows;
 using FlowWatch.Hosting;
 using FlowWatch.Kubernetes;
 using FlowWatch.Store;
+using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using FlowWatch.Tests.Detectors.Handshakes;
 using Side = FlowWatch.Tests.Detectors.Handshakes.TcpFlows.Side;
@@ -28,16 +29,21 @@ public sealed class NodePortScenarioTests
 
     private static Side Outside(int i) => TcpFlows.Client($"203.0.113.{10 + i % 200}", (ushort)(40000 + i % 20000));
 
-    private static void Seed(FakeApiServer api)
+    /// <param name="namedTargetPort">The Service says <c>targetPort: http</c>; only its EndpointSlice has the number.</param>
+    private static void Seed(FakeApiServer api, bool namedTargetPort)
     {
         foreach (var (pod, side, node) in new[] { (PodA, A, "n1"), (PodB, B, "n2"), (PodC, C, "n3") })
         {
             api.Nodes.Put(Node(node, $"192.168.0.{node[1..]}"));
             api.Pods.Put(Pod(Ns, pod, node, side.Ip.ToString(), T0.AddMinutes(-30), owner: "storefront-6b9f7c8d5"));
         }
-        api.Services.Put(NodePortService(Ns, Svc, 80, 30080, 8080));
-        api.EndpointSlices.Put(Slice(Ns, Svc, "storefront-x1y2z",
-            (PodA, A.Ip.ToString(), "n1", true), (PodB, B.Ip.ToString(), "n2", true), (PodC, C.Ip.ToString(), "n3", true)));
+        var service = NodePortService(Ns, Svc, 80, 30080, 8080);
+        if (namedTargetPort) service.Spec.Ports[0].TargetPort = "http";
+        api.Services.Put(service);
+        var slice = Slice(Ns, Svc, "storefront-x1y2z",
+            (PodA, A.Ip.ToString(), "n1", true), (PodB, B.Ip.ToString(), "n2", true), (PodC, C.Ip.ToString(), "n3", true));
+        slice.Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }];
+        api.EndpointSlices.Put(slice);
     }
 
     /// <summary>Each second for 40 s: a handshake to A that completes, and one to B that is refused, dropped, unanswered or (one in four) completes.</summary>
@@ -57,10 +63,12 @@ public sealed class NodePortScenarioTests
         }
     }
 
-    [Fact]
-    public async Task ThreeBackends_NamesTheFailingOne_ReadyButFailing_IdleShowsIdle_HealthyShowsHealthy()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ThreeBackends_NamesTheFailingOne_ReadyButFailing_IdleShowsIdle_HealthyShowsHealthy(bool namedTargetPort)
     {
-        await using var h = await KubeHarness.StartAsync(Seed);
+        await using var h = await KubeHarness.StartAsync(api => Seed(api, namedTargetPort));
         h.Run();
         await h.SyncedAsync();
         await Eventually.True(() => h.Events.Any(e => e is ServiceBackendsState { Service: Svc, Backends.Count: 3 }) &&
