@@ -217,6 +217,7 @@ public sealed class ClusterView
         }
         _services[key] = state;
         PublishService(key);
+        if (old is null && _slicesOfService.ContainsKey(key)) PublishBackends(key);   // slices seen while it was unknown or ClusterIP
     }
 
     /// <summary>Publishes the service with named target ports resolved from its EndpointSlices, when that differs from what was last published.</summary>
@@ -274,8 +275,10 @@ public sealed class ClusterView
         PublishService(serviceKey);
     }
 
+    /// <summary>Backends of NodePort/LoadBalancer services only: a ClusterIP service's would take the detector's room for nothing.</summary>
     private void PublishBackends(string serviceKey)
     {
+        if (!_services.ContainsKey(serviceKey)) return;
         var slash = serviceKey.IndexOf('/');
         var (ns, name) = (serviceKey[..slash], serviceKey[(slash + 1)..]);
         if (!_slicesOfService.TryGetValue(serviceKey, out var set))

@@ -27,12 +27,12 @@ internal sealed class ClusterPipeline : IDisposable
     private readonly KubeHarness _kube;
     private readonly FlowEnricher _enricher;
 
-    public ClusterPipeline(KubeHarness kube)
+    public ClusterPipeline(KubeHarness kube, DetectorSettings? settings = null)
     {
         _kube = kube;
         _enricher = new FlowEnricher(kube.View);
         Registry = Prometheus.Metrics.NewCustomRegistry();
-        Pipeline = new FlowPipeline(DetectorSet.Create(DetectorSettings.Default), Prometheus.Metrics.WithCustomRegistry(Registry));
+        Pipeline = new FlowPipeline(DetectorSet.Create(settings ?? DetectorSettings.Default), Prometheus.Metrics.WithCustomRegistry(Registry));
         Pipeline.Findings.Subscribe(Findings.Add);
         Pipeline.Start(Start);
     }

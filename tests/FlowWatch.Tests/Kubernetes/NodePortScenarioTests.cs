@@ -115,6 +115,32 @@ public sealed class NodePortScenarioTests
             answer.Backends.Select(x => (x.Pod, x.State, x.Ready == true)));
     }
 
+    [Fact]
+    public async Task ClusterIpServices_DoNotCrowdOut_TheBackendsOfANodePortService()
+    {
+        // Slices first (as a relist may deliver them), for more ClusterIP services than the detector tracks; the NodePort Service after.
+        await using var h = await KubeHarness.StartAsync(api =>
+        {
+            foreach (var name in new[] { "db", "cache", "queue" })
+            {
+                api.Services.Put(new V1Service { ApiVersion = "v1", Kind = "Service", Metadata = new V1ObjectMeta { NamespaceProperty = Ns, Name = name },
+                    Spec = new V1ServiceSpec { Type = "ClusterIP", Ports = [new V1ServicePort { Port = 5432, TargetPort = 5432 }] } });
+                api.EndpointSlices.Put(Slice(Ns, name, name + "-abcde", (name + "-0", "10.4.9." + name.Length, "n1", true)));
+            }
+            Seed(api, namedTargetPort: false);
+            api.Services.Delete(Ns, Svc);
+        });
+        h.Run();
+        await h.SyncedAsync();
+        h.Api.Services.Put(NodePortService(Ns, Svc, 80, 30080, 8080));
+        await Eventually.True(() => h.Events.Any(e => e is ServiceState { Name: Svc }), "the NodePort service from the watch");
+        using var p = new ClusterPipeline(h, new DetectorSettings { Backends = new() { MaxServices = 2 } });
+        p.Drain();
+
+        var backends = p.Detector<IBackendInsight>().DescribeService(Ns, Svc);
+        Assert.Equal([PodA, PodB, PodC], backends?.Select(b => b.Pod));
+    }
+
     private static double Health(ClusterPipeline p, string pod) =>
         p.Metric("flowwatch_backend_health", ("namespace", Ns), ("service", Svc), ("pod", pod));
 
