@@ -57,7 +57,8 @@ public static class ClusterConverters
         var ports = new List<ServicePortState>();
         foreach (var p in svc.Spec?.Ports ?? [])
         {
-            var target = p.TargetPort is { } t && int.TryParse(t.Value, out var n) ? n : p.Port;
+            // A named target port ("targetPort: http") is a number only per pod; the EndpointSlices carry it (0 until the view resolves it).
+            var target = p.TargetPort is not { } t ? p.Port : int.TryParse(t.Value, out var n) ? n : 0;
             ports.Add(new ServicePortState(p.Name ?? "", p.Protocol ?? "TCP", p.Port, p.NodePort ?? 0, target));
         }
         return new ServiceState(svc.Metadata?.NamespaceProperty ?? "", svc.Metadata?.Name ?? "", svc.Spec?.Type ?? "ClusterIP", ports, deleted);
@@ -78,6 +79,15 @@ public static class ClusterConverters
             foreach (var a in e.Addresses ?? [])
                 if (IpAddr.TryParse(a, out var ip)) result.Add(new BackendState(pod, ip, e.NodeName ?? "", ready));
         }
+        return result;
+    }
+
+    /// <summary>The slice's ports by name: the numbers a service's named target ports resolve to.</summary>
+    public static Dictionary<string, int> SlicePorts(V1EndpointSlice slice)
+    {
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var p in slice.Ports ?? [])
+            if (p.Port is { } port) result.TryAdd(p.Name ?? "", port);
         return result;
     }
 

@@ -26,7 +26,8 @@ public sealed class ClusterView
     private readonly ConcurrentDictionary<IpAddr, string> _cepByIp = new();
     private readonly Dictionary<string, List<EniAddressState>> _enis = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceState> _services = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string Service, List<BackendState> Backends)> _slices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceState> _servicesPublished = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Service, List<BackendState> Backends, Dictionary<string, int> Ports)> _slices = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _slicesOfService = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _nodeIps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _nodeByIp = new(StringComparer.Ordinal);
@@ -96,7 +97,7 @@ public sealed class ClusterView
             all.AddRange(_pods.Values);
             all.AddRange(_ceps.Values.SelectMany(c => c));
             all.AddRange(_enis.Values.SelectMany(e => e));
-            all.AddRange(_services.Values);
+            all.AddRange(_servicesPublished.Values);
             return all;
         }
     }
@@ -211,18 +212,38 @@ public sealed class ClusterView
         var old = _services.GetValueOrDefault(key);
         if (!Exposed(state))
         {
-            if (old is not null) { _services.Remove(key); _publish(old with { Deleted = true }); }
+            if (old is not null) DeleteService(key);
             return;
         }
         _services[key] = state;
-        if (old is null || !SamePorts(old, state)) _publish(state);
+        PublishService(key);
+        if (old is null && _slicesOfService.ContainsKey(key)) PublishBackends(key);   // slices seen while it was unknown or ClusterIP
+    }
+
+    /// <summary>Publishes the service with named target ports resolved from its EndpointSlices, when that differs from what was last published.</summary>
+    private void PublishService(string key)
+    {
+        if (!_services.TryGetValue(key, out var state)) return;
+        if (state.Ports.Any(p => p.TargetPort == 0) && _slicesOfService.TryGetValue(key, out var slices))
+            state = state with { Ports = state.Ports.Select(p => p.TargetPort != 0 ? p : p with { TargetPort = SlicePort(slices, p.Name) }).ToList() };
+        if (_servicesPublished.TryGetValue(key, out var last) && SamePorts(last, state)) return;
+        _servicesPublished[key] = state;
+        _publish(state);
+    }
+
+    private int SlicePort(HashSet<string> slices, string portName)
+    {
+        foreach (var k in slices)
+            if (_slices[k].Ports.TryGetValue(portName, out var port)) return port;
+        return 0;
     }
 
     private static bool SamePorts(ServiceState a, ServiceState b) => a.Type == b.Type && a.Ports.SequenceEqual(b.Ports);
 
     private void DeleteService(string key)
     {
-        if (_services.Remove(key, out var old)) _publish(old with { Deleted = true });
+        _servicesPublished.Remove(key, out var published);
+        if (_services.Remove(key, out var old)) _publish((published ?? old) with { Deleted = true });
     }
 
     private void UpsertSlice(string key, V1EndpointSlice slice)
@@ -231,10 +252,11 @@ public sealed class ClusterView
         if (service.Length == 0) return;
         var serviceKey = KeyedHandler<V1Pod>.Key(slice.Metadata?.NamespaceProperty, service);
         if (_slices.TryGetValue(key, out var old) && old.Service != serviceKey) DetachSlice(key, old.Service);
-        _slices[key] = (serviceKey, ClusterConverters.SliceBackends(slice));
+        _slices[key] = (serviceKey, ClusterConverters.SliceBackends(slice), ClusterConverters.SlicePorts(slice));
         if (!_slicesOfService.TryGetValue(serviceKey, out var set)) _slicesOfService[serviceKey] = set = new(StringComparer.Ordinal);
         set.Add(key);
         PublishBackends(serviceKey);
+        PublishService(serviceKey);
     }
 
     private void DeleteSlice(string key)
@@ -250,10 +272,13 @@ public sealed class ClusterView
             if (set.Count == 0) _slicesOfService.Remove(serviceKey);
         }
         PublishBackends(serviceKey);
+        PublishService(serviceKey);
     }
 
+    /// <summary>Backends of NodePort/LoadBalancer services only: a ClusterIP service's would take the detector's room for nothing.</summary>
     private void PublishBackends(string serviceKey)
     {
+        if (!_services.ContainsKey(serviceKey)) return;
         var slash = serviceKey.IndexOf('/');
         var (ns, name) = (serviceKey[..slash], serviceKey[(slash + 1)..]);
         if (!_slicesOfService.TryGetValue(serviceKey, out var set))
