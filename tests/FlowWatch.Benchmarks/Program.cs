@@ -27,6 +27,7 @@ foreach (var input in inputs)
     Measure.Run($"{input.Name}.wire_decoder_only", options, input, Contenders.WireDecoderOnly);
     var full = Measure.Run($"{input.Name}.flowwatch_full_pipeline", options, input, Contenders.FullPipeline);
     Console.WriteLine($"{input.Name}.ratio_full_pipeline_to_baseline: {full.FlowsPerSecond / baseline.FlowsPerSecond:F2}");
+    Console.WriteLine($"{input.Name}.ratio_full_pipeline_to_baseline_per_cpu_second: {full.FlowsPerCpuSecond / baseline.FlowsPerCpuSecond:F2}");
     Console.WriteLine($"{input.Name}.ratio_full_pipeline_to_baseline_range: {full.MinFlowsPerSecond / baseline.FlowsPerSecond:F2}..{full.FlowsPerSecond / baseline.MinFlowsPerSecond:F2}");
     if (options.Stages)
         foreach (var (name, create) in Contenders.Stages())

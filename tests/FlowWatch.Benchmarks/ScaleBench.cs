@@ -40,6 +40,8 @@ public static class ScaleBench
         var dropWorkload = "";
         ScaleCluster.Pod? original = null, impostor = null;
         var timing = new Stopwatch();
+        var process = Process.GetCurrentProcess();
+        var cpuTimed = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
         double? dnsOnsetWall = null, dupOnsetWall = null;
         (long Event, double Wall)? dnsFound = null, dupFound = null;
@@ -91,6 +93,8 @@ public static class ScaleBench
             }
             batch.Sort((a, b) => a.Time.CompareTo(b.Time));
 
+            process.Refresh();
+            var cpuBefore = process.TotalProcessorTime;
             timing.Start();
             foreach (var (time, bytes) in batch)
             {
@@ -100,6 +104,8 @@ public static class ScaleBench
                 if (flow is not null) pipeline.Process(flow);
             }
             timing.Stop();
+            process.Refresh();
+            cpuTimed += process.TotalProcessorTime - cpuBefore;
             flows += batch.Count;
             if (allocatedAtSteady == 0 && t >= steadyAt) { allocatedAtSteady = GC.GetTotalAllocatedBytes(true); flowsAtSteady = flows; }
             if (t >= nextSample)
@@ -119,6 +125,7 @@ public static class ScaleBench
         Console.WriteLine($"scale.gc_counts: gen0 {GC.CollectionCount(0)} gen1 {GC.CollectionCount(1)} gen2 {GC.CollectionCount(2)}");
         Console.WriteLine($"scale.pods_replaced: {cluster.Replaced}");
         Console.WriteLine($"scale.flows_per_second: {flows / timing.Elapsed.TotalSeconds:F0}   # decode + full pipeline, generator excluded");
+        Console.WriteLine($"scale.flows_per_cpu_second: {flows / cpuTimed.TotalSeconds:F0}");
         Console.WriteLine($"scale.steady_allocated_bytes_per_flow: {(GC.GetTotalAllocatedBytes(true) - allocatedAtSteady) / (double)Math.Max(1, flows - flowsAtSteady):F1}   # second half of the run, generator included");
         var tail = samples.Skip(samples.Count / 2).ToList();
         if (tail.Count >= 2)
