@@ -1,33 +1,49 @@
 namespace FlowWatch.Benchmarks;
 
 /// <summary>Benchmark settings from the command line.</summary>
-public sealed record BenchOptions(long Flows, int Repeats, string? Corpus, bool Store = false, int? StoreFlows = null)
+public sealed record BenchOptions(long Flows, int Repeats, string? Corpus, bool Store = false, int? StoreFlows = null,
+    bool Stages = false, bool Grpc = true, long GrpcFlows = 1_000_000, bool Scale = false, double ScaleSeconds = 120, double ScaleRate = 0, string? ScaleStage = null)
 {
+    public const string Usage =
+        "usage: FlowWatch.Benchmarks [--flows N] [--repeats N] [--corpus DIR] [--stages] [--no-grpc] [--grpc-flows N]\n" +
+        "                            [--store] [--store-flows N] [--scale] [--scale-seconds S] [--scale-rate R]\n" +
+        "Default: on the same bytes (the simulator's mix, every scenario on, and the corpus recordings when present),\n" +
+        "flows/s and allocated bytes per flow of the generated protobuf parser (baseline), FlowWatch's wire decoder\n" +
+        "and FlowWatch's full pipeline; the store's bytes per retained flow; then over loopback gRPC the simulator\n" +
+        "streaming to a decode-only client and to FlowWatch whole. Each figure is the best of --repeats runs; _min/_max\n" +
+        "lines give the range.\n" +
+        "--stages: also the pipeline with one stage at a time switched on (store, each detector), to attribute cost.\n" +
+        "--store: instead, fill the recent-flow store to its bound (default, or N flows) and time the common queries.\n" +
+        "--scale: instead, a 5,000-node, 100,000-pod, 10,000-service cluster with pod churn through the full pipeline\n" +
+        "for S seconds of event time (default 120) at R flows/s of event time (default: as fast as it goes): memory\n" +
+        "sampled over time, flows/s, and onset-to-finding times of a DNS drop burst and a duplicate IP injected late.\n" +
+        "--scale-stage NAME: the scale traffic through one stage only (bare, store, dns, duplicate_ip, asymmetric, backends), to attribute cost.";
+
     public static BenchOptions? Parse(string[] args)
     {
-        long flows = 2_000_000;
-        var repeats = 3;
-        string? corpus = null;
-        var store = false;
-        int? storeFlows = null;
+        var o = new BenchOptions(2_000_000, 3, null);
         for (var i = 0; i < args.Length; i++)
         {
+            string? Next() => i + 1 < args.Length ? args[++i] : null;
             switch (args[i])
             {
-                case "--flows" when i + 1 < args.Length && long.TryParse(args[i + 1], out var f) && f > 0: flows = f; i++; break;
-                case "--repeats" when i + 1 < args.Length && int.TryParse(args[i + 1], out var r) && r > 0: repeats = r; i++; break;
-                case "--corpus" when i + 1 < args.Length: corpus = args[++i]; break;
-                case "--store": store = true; break;
-                case "--store-flows" when i + 1 < args.Length && int.TryParse(args[i + 1], out var sf) && sf > 0: store = true; storeFlows = sf; i++; break;
+                case "--flows" when long.TryParse(Next(), out var f) && f > 0: o = o with { Flows = f }; break;
+                case "--repeats" when int.TryParse(Next(), out var r) && r > 0: o = o with { Repeats = r }; break;
+                case "--corpus" when Next() is { } c: o = o with { Corpus = c }; break;
+                case "--stages": o = o with { Stages = true }; break;
+                case "--no-grpc": o = o with { Grpc = false }; break;
+                case "--grpc-flows" when long.TryParse(Next(), out var g) && g > 0: o = o with { GrpcFlows = g }; break;
+                case "--scale-stage" when Next() is { } st: o = o with { Scale = true, ScaleStage = st }; break;
+                case "--store": o = o with { Store = true }; break;
+                case "--store-flows" when int.TryParse(Next(), out var sf) && sf > 0: o = o with { Store = true, StoreFlows = sf }; break;
+                case "--scale": o = o with { Scale = true }; break;
+                case "--scale-seconds" when double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0: o = o with { Scale = true, ScaleSeconds = s }; break;
+                case "--scale-rate" when double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out var sr) && sr > 0: o = o with { Scale = true, ScaleRate = sr }; break;
                 default:
-                    Console.Error.WriteLine("usage: FlowWatch.Benchmarks [--flows N] [--repeats N] [--corpus DIR] [--store] [--store-flows N]\n" +
-                        "Prints flows/s, allocated bytes per flow and peak working set for the generated protobuf parser\n" +
-                        "(baseline), FlowWatch's wire decoder, and FlowWatch's full pipeline, on the same bytes.\n" +
-                        "--store: instead, fill the recent-flow store to its bound (default, or N flows) with simulator flows\n" +
-                        "and print bytes per retained flow and p50/p99 times of the common queries.");
+                    Console.Error.WriteLine(Usage);
                     return null;
             }
         }
-        return new BenchOptions(flows, repeats, corpus, store, storeFlows);
+        return o;
     }
 }

@@ -1,11 +1,13 @@
+using FlowWatch.Detectors;
 using FlowWatch.Flows;
 using FlowWatch.Hosting;
 using FlowWatch.Hubble.Proto.Observer;
 using FlowWatch.Pipeline;
+using FlowWatch.Store;
 
 namespace FlowWatch.Benchmarks;
 
-/// <summary>The things measured: the generated parser alone, the wire decoder alone, and FlowWatch whole.</summary>
+/// <summary>The things measured: the generated parser alone, the wire decoder alone, FlowWatch whole, and FlowWatch in parts.</summary>
 public static class Contenders
 {
     /// <summary>Google.Protobuf's generated parser on the bytes, and nothing else.</summary>
@@ -13,8 +15,36 @@ public static class Contenders
 
     public static IContender WireDecoderOnly() => new DecoderOnly();
 
-    /// <summary>Decode to the record, every detector, metrics and sinks: the real pipeline.</summary>
+    /// <summary>Decode to the record, every detector, metrics and the store: the real runtime's pipeline.</summary>
     public static IContender FullPipeline() => new Full();
+
+    /// <summary>
+    /// Stages switched on one at a time, to attribute the full pipeline's cost: the pipeline with no sink and no
+    /// detector, with the store only, and with each detector alone (the handshake pair shares its classifier).
+    /// </summary>
+    public static IEnumerable<(string Name, Func<IContender> Create)> Stages()
+    {
+        yield return ("stage_pipeline_bare", () => new Partial(_ => [], store: false));
+        yield return ("stage_store_only", () => new Partial(_ => [], store: true));
+        string[] names = ["dns", "duplicate_ip", "asymmetric", "backends"];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var index = i;
+            yield return ($"stage_detector_{names[i]}", () => new Partial(all => [all[index]], store: false));
+        }
+    }
+
+    /// <summary>A pipeline with one stage on: "bare", "store", or a detector's name.</summary>
+    public static FlowPipeline StagePipeline(string stage)
+    {
+        var factory = Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry());
+        var all = DetectorSet.Create(DetectorSettings.Default);
+        string[] names = ["dns", "duplicate_ip", "asymmetric", "backends"];
+        var index = Array.IndexOf(names, stage);
+        if (stage is not ("bare" or "store") && index < 0) throw new ArgumentException($"unknown stage '{stage}'");
+        IFlowSink[] sinks = stage == "store" ? [new FlowStore(FlowStoreOptions.Default, factory)] : [];
+        return new FlowPipeline(index >= 0 ? [all[index]] : [], factory, sinks);
+    }
 
     private sealed class Generated : IContender
     {
@@ -27,7 +57,7 @@ public static class Contenders
     {
         private readonly FlowWireDecoder _decoder = new();
         public long Sink;
-        public void Handle(byte[] message, long sequence, long shift) => Sink += _decoder.Decode(message).Flow?.DestinationPort ?? 0;
+        public void Handle(byte[] message, long sequence, long shift) => Sink += _decoder.Decode(message, null, shift).Flow?.DestinationPort ?? 0;
         public void Dispose() { }
     }
 
@@ -43,5 +73,27 @@ public static class Contenders
         }
 
         public void Dispose() => _runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    private sealed class Partial : IContender
+    {
+        private readonly FlowWireDecoder _decoder = new();
+        private readonly FlowPipeline _pipeline;
+
+        public Partial(Func<IReadOnlyList<IDetector>, IReadOnlyList<IDetector>> pick, bool store)
+        {
+            var factory = Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry());
+            var all = DetectorSet.Create(DetectorSettings.Default);
+            IFlowSink[] sinks = store ? [new FlowStore(FlowStoreOptions.Default, factory)] : [];
+            _pipeline = new FlowPipeline(pick(all), factory, sinks);
+        }
+
+        public void Handle(byte[] message, long sequence, long shift)
+        {
+            var flow = _decoder.Decode(message, null, shift).Flow;
+            if (flow is not null) _pipeline.Process(flow);
+        }
+
+        public void Dispose() => _pipeline.Dispose();
     }
 }

@@ -10,33 +10,8 @@ public static class StoreBench
 {
     public static void Run(int? flows, int repeats)
     {
+        var (store, generator, converter, start, duration, rate) = Fill(flows);
         var options = flows is { } n ? new FlowStoreOptions { MaxFlows = n } : FlowStoreOptions.Default;
-        // An hour of a 1,000 flows/s cluster (every scenario on) is more than the default bound holds.
-        var rate = 1_000.0;
-        var start = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
-        var generator = new TrafficGenerator(1, 5, ScenarioSet.All, rate);
-        var converter = new FlowConverter(new StringPool());
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
-        var before = GC.GetTotalMemory(forceFullCollection: true);
-        var store = new FlowStore(options, factory);
-        var watch = Stopwatch.StartNew();
-        var duration = TimeSpan.FromSeconds(options.Capacity / rate * 1.05);
-        FlowRecord? last = null;
-        foreach (var response in generator.Generate(start, duration))
-        {
-            if (response.Flow is null) continue;
-            last = converter.Convert(response.Flow);
-            store.Add(last);
-        }
-        watch.Stop();
-        var after = GC.GetTotalMemory(forceFullCollection: true);
-        Console.WriteLine($"# store: {store.Count:N0} flows retained of {store.Written:N0} written ({store.Evicted:N0} evicted), filled in {watch.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine($"store.capacity: {store.Capacity}");
-        Console.WriteLine($"store.retained_flows: {store.Count}");
-        Console.WriteLine($"store.add_flows_per_second: {store.Written / watch.Elapsed.TotalSeconds:F0}   # generator and converter included");
-        Console.WriteLine($"store.bytes_per_retained_flow: {(after - before) / (double)store.Count:F1}");
-
         // The store's own cost per flow: records converted beforehand, added round and round to the full ring.
         var sample = generator.Generate(start, TimeSpan.FromSeconds(100)).Where(r => r.Flow is not null).Select(r => converter.Convert(r.Flow)).ToList();
         var addWatch = Stopwatch.StartNew();
@@ -94,7 +69,39 @@ public static class StoreBench
             Console.WriteLine($"store.query.{name}.matches: {matches}   # scanned {scanned:N0} entries");
         }
         GC.KeepAlive(converter);
-        GC.KeepAlive(last);
+    }
+
+    /// <summary>Fills a store to its bound with simulator flows and prints bytes per retained flow.</summary>
+    public static (FlowStore Store, TrafficGenerator Generator, FlowConverter Converter, DateTimeOffset Start, TimeSpan Duration, double Rate) Fill(int? flows)
+    {
+        var options = flows is { } n ? new FlowStoreOptions { MaxFlows = n } : FlowStoreOptions.Default;
+        // An hour of a 1,000 flows/s cluster (every scenario on) is more than the default bound holds.
+        var rate = 1_000.0;
+        var start = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+        var generator = new TrafficGenerator(1, 5, ScenarioSet.All, rate);
+        var converter = new FlowConverter(new StringPool());
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var store = new FlowStore(options, factory);
+        var watch = Stopwatch.StartNew();
+        var duration = TimeSpan.FromSeconds(options.Capacity / rate * 1.05);
+        FlowRecord? last = null;
+        foreach (var response in generator.Generate(start, duration))
+        {
+            if (response.Flow is null) continue;
+            last = converter.Convert(response.Flow);
+            store.Add(last);
+        }
+        watch.Stop();
+        last = null;
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine($"# store: {store.Count:N0} flows retained of {store.Written:N0} written ({store.Evicted:N0} evicted), filled in {watch.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"store.capacity: {store.Capacity}");
+        Console.WriteLine($"store.retained_flows: {store.Count}");
+        Console.WriteLine($"store.add_flows_per_second: {store.Written / watch.Elapsed.TotalSeconds:F0}   # generator and converter included");
+        Console.WriteLine($"store.bytes_per_retained_flow: {(after - before) / (double)store.Count:F1}");
+        return (store, generator, converter, start, duration, rate);
     }
 
     /// <summary>An IP seen in few flows near the oldest end: the query must reach far back.</summary>

@@ -9,7 +9,18 @@ public sealed class FlowRecord
 {
     /// <summary>Event time in nanoseconds since the Unix epoch.</summary>
     public long TimeNanos { get; init; }
-    public string Uuid { get; init; } = "";
+    /// <summary>Hubble's flow id; "" when the flow has none. Kept as 16 bytes and formatted on first read when canonical.</summary>
+    public string Uuid
+    {
+        get => _uuid ??= _uuidBits.ToString();
+        init => _uuid = value.Length == 0 ? null : value;
+    }
+
+    private string? _uuid;
+    private readonly Uuid128 _uuidBits;
+
+    /// <summary>The id as the wire decoder found it, when it was in canonical form (see <see cref="Uuid128"/>).</summary>
+    internal Uuid128 UuidBits { init => _uuidBits = value; }
     /// <summary>Where the flow came from: the Hubble node name (or the replayed file when absent).</summary>
     public string NodeName { get; init; } = "";
     public Verdict Verdict { get; init; }

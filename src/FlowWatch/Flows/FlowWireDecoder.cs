@@ -27,8 +27,9 @@ public sealed class FlowWireDecoder
     {
         var p = pool ?? StringPool.Shared;
         _strings = new Utf8StringInterner(p);
-        _endpoints = new Utf8Interner<FlowEndpoint>(DecodeEndpoint, 1 << 15);
-        _services = new Utf8Interner<ServiceBox>(b => new ServiceBox(DecodeService(b)), 1 << 12);
+        // Sized for a large cluster: 100,000 pods' endpoints (with churn) and their names fit without thrashing.
+        _endpoints = new Utf8Interner<FlowEndpoint>(DecodeEndpoint, 1 << 18);
+        _services = new Utf8Interner<ServiceBox>(b => new ServiceBox(DecodeService(b)), 1 << 15);
     }
 
     private sealed record ServiceBox(ServiceRef Value);
@@ -80,6 +81,7 @@ public sealed class FlowWireDecoder
         int verdict = 0, dropReason = 0, dropReasonDesc = 0, type = 0, eventType = 0, eventSubType = 0, direction = 0, point = 0;
         bool reply = false; int isReply = -1;
         string uuid = "", node = "";
+        Uuid128 uuidBits = default;
         IpAddr src = default, dst = default;
         L4 l4 = default;
         FlowEndpoint source = FlowEndpoint.Empty, destination = FlowEndpoint.Empty;
@@ -108,7 +110,12 @@ public sealed class FlowWireDecoder
                 case 24 when wt == 0: point = (int)r.ReadVarint(); break;
                 case 25 when wt == 0: dropReasonDesc = (int)r.ReadVarint(); break;
                 case 26 when wt == 2: isReply = ReadBoolValue(r.ReadBytes()) ? 1 : 0; break;
-                case 34 when wt == 2: uuid = System.Text.Encoding.UTF8.GetString(r.ReadBytes()); break;
+                case 34 when wt == 2:
+                    var id = r.ReadBytes();
+                    // Canonical ids stay 16 bytes until read; anything else is kept as text, as the generated parser would.
+                    if (Uuid128.TryParse(id, out uuidBits)) uuid = "";
+                    else { uuidBits = default; uuid = System.Text.Encoding.UTF8.GetString(id); }
+                    break;
                 default: r.Skip(wt); break;
             }
         }
@@ -117,6 +124,7 @@ public sealed class FlowWireDecoder
         {
             TimeNanos = seconds * 1_000_000_000L + nanos + timeShiftNanos,
             Uuid = uuid,
+            UuidBits = uuidBits,
             NodeName = node.Length != 0 ? node : fallbackNode is null ? "" : StringPool.Shared.Intern(fallbackNode),
             Verdict = (Verdict)verdict,
             DropReason = dropReasonDesc,

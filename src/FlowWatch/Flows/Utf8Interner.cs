@@ -4,9 +4,11 @@ namespace FlowWatch.Flows;
 
 /// <summary>Interns UTF-8 byte strings straight from the wire, so a repeated name costs a hash and a compare, not an allocation.</summary>
 /// <remarks>
-/// An open-addressing table of (bytes, value) with a fixed number of slots; when a probe run is full
-/// the newcomer is decoded without interning (counted in <see cref="Misses"/>), so memory stays bounded
-/// under churn of names. Not thread-safe: one per decoding thread.
+/// An open-addressing table of (bytes, value) with a fixed number of slots, so memory stays bounded under churn of
+/// names. When a probe run is full the newcomer takes one of its slots (counted in <see cref="Misses"/>): names of
+/// pods long gone make room for the living, instead of every new pod being decoded afresh on each flow for ever
+/// after the table first filled. Values handed out before stay valid (they are equal, just not shared).
+/// Not thread-safe: one per decoding thread.
 /// </remarks>
 public sealed class Utf8Interner<T>(Func<ReadOnlySpan<byte>, T> create, int slots = 1 << 16) where T : class
 {
@@ -15,26 +17,31 @@ public sealed class Utf8Interner<T>(Func<ReadOnlySpan<byte>, T> create, int slot
     private readonly T?[] _values = new T?[slots];
     private readonly int _mask = slots - 1;
 
+    /// <summary>Newcomers that found their probe run full and replaced an entry.</summary>
     public long Misses { get; private set; }
 
     public T Get(ReadOnlySpan<byte> bytes)
     {
         var hash = Hash(bytes);
+        int slot;
         for (var probe = 0; probe < MaxProbe; probe++)
         {
-            var slot = (hash + probe) & _mask;
+            slot = (hash + probe) & _mask;
             var key = _keys[slot];
-            if (key is null)
-            {
-                var value = create(bytes);
-                _keys[slot] = bytes.ToArray();
-                _values[slot] = value;
-                return value;
-            }
-            if (bytes.SequenceEqual(key)) return _values[slot]!;
+            if (key is null) return Insert(slot, bytes);
+            if (key.Length == bytes.Length && bytes.SequenceEqual(key)) return _values[slot]!;
         }
-        Misses++;
-        return create(bytes);
+        // A different victim each time (the miss count turns round the run), so no slot is pinned by a hot name.
+        slot = (hash + (int)(Misses++ % MaxProbe)) & _mask;
+        return Insert(slot, bytes);
+    }
+
+    private T Insert(int slot, ReadOnlySpan<byte> bytes)
+    {
+        var value = create(bytes);
+        _keys[slot] = bytes.ToArray();
+        _values[slot] = value;
+        return value;
     }
 
     private static int Hash(ReadOnlySpan<byte> bytes)
@@ -46,7 +53,7 @@ public sealed class Utf8Interner<T>(Func<ReadOnlySpan<byte>, T> create, int slot
 }
 
 /// <summary>Interned strings from UTF-8 bytes.</summary>
-public sealed class Utf8StringInterner(StringPool pool, int slots = 1 << 16)
+public sealed class Utf8StringInterner(StringPool pool, int slots = 1 << 18)
 {
     private readonly Utf8Interner<string> _inner = new(b => pool.Intern(Encoding.UTF8.GetString(b)), slots);
 
