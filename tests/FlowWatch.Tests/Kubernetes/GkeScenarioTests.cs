@@ -167,4 +167,48 @@ public sealed class GkeScenarioTests
         Assert.Contains(managed, d => d is { Pod: "legacy-7f9c8d6b5-aaaaa", Action: "refuse", Reason: "managed_by_cilium" });
         Assert.Empty(h.Api.Evictions);
     }
+
+    /// <summary>The detector judged an older view; the remediator re-checks its own, live one before it acts.</summary>
+    [Theory]
+    [InlineData(RemediationMode.DryRun, "deleted")]
+    [InlineData(RemediationMode.Evict, "deleted")]
+    [InlineData(RemediationMode.DryRun, "adopted")]
+    [InlineData(RemediationMode.Evict, "adopted")]
+    [InlineData(RemediationMode.Evict, "stopped")]
+    public async Task ViewChangingUnderIt_NeverActsOnWhatIsNoLongerTrue(RemediationMode mode, string change)
+    {
+        await using var h = await KubeHarness.StartAsync(Seed);
+        h.Run();
+        await h.SyncedAsync();
+        var (pipeline, detector, _) = Detect(h);
+        using var p = pipeline;
+        Assert.Contains(detector.Conflicts, c => c.DeleteCandidate?.Name == "legacy-7f9c8d6b5-aaaaa");
+
+        const string legacy = "legacy-7f9c8d6b5-aaaaa";
+        string expected;
+        switch (change)
+        {
+            case "deleted":
+                h.Api.Pods.Delete("shop", legacy);
+                await Eventually.True(() => h.View.Pod("shop", legacy) is null, "pod deletion seen");
+                expected = "pod_not_running";
+                break;
+            case "adopted":
+                h.Api.CiliumEndpoints.Put(Endpoint("shop", legacy, "10.4.0.9", "192.168.0.11"));
+                await Eventually.True(() => h.View.HasCiliumEndpoint("shop", legacy), "CiliumEndpoint seen");
+                expected = "managed_by_cilium";
+                break;
+            default:
+                h.Api.Pods.Put(Pod("shop", legacy, "n1", "10.4.0.9", T0.AddMinutes(-15), phase: "Succeeded", owner: "legacy-7f9c8d6b5"));
+                await Eventually.True(() => h.View.Pod("shop", legacy) is { Running: false }, "pod phase change seen");
+                expected = "pod_not_running";
+                break;
+        }
+
+        var decisions = await Remediator(h, detector, mode).EvaluateAsync(h.Token);
+
+        Assert.Contains(decisions, d => d is { Pod: legacy, Action: "refuse" } && d.Reason == expected);
+        Assert.DoesNotContain(decisions, d => d.Action is "evict" or "dry_run");
+        Assert.Empty(h.Api.Evictions);
+    }
 }

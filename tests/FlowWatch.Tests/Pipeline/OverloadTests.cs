@@ -9,9 +9,16 @@ using Xunit.Abstractions;
 
 namespace FlowWatch.Tests.Pipeline;
 
+/// <summary>The heap is measured process-wide, so this test runs with no other test beside it.</summary>
+[CollectionDefinition(OverloadTests.Name, DisableParallelization = true)]
+public sealed class OverloadCollection;
+
+
 /// <summary>Input faster than the pipeline (the simulator over loopback gRPC into a pipeline held up by a gated sink).</summary>
+[Collection(Name)]
 public sealed class OverloadTests(ITestOutputHelper output)
 {
+    public const string Name = "overload, alone (process-wide heap measured)";
     private const int Capacity = 5_000;
     /// <summary>Managed heap growth allowed while overloaded: the intake holds at most <see cref="Capacity"/> flows.</summary>
     private const long MemoryBudgetBytes = 32L << 20;
