@@ -84,6 +84,29 @@ public sealed class ClusterWatcherTests
     }
 
     [Fact]
+    public async Task FailingAndSlowLists_AreRetried_TheViewSaysNotSyncedMeanwhile_ThenConverges()
+    {
+        await using var h = await KubeHarness.StartAsync(api =>
+        {
+            api.Pods.Put(Pod("shop", "a", "n1", "10.0.0.1", T0));
+            api.Pods.FailLists = int.MaxValue; // failing until the test lets it recover
+            api.Services.ListDelay = TimeSpan.FromMilliseconds(400);
+        });
+        h.Run();
+        await Eventually.True(() => h.Api.Pods.ListRequests >= 2, "pod lists retried after failures");
+        Assert.False(h.Watcher.Synced);
+        Assert.False(h.View.TryGetPodByIp(Ip("10.0.0.1"), out _));
+        await Eventually.True(() => h.Watcher.StaleReason() is { } r && r.Contains("pods not synced"), () => "stale while pods cannot be listed: " + h.Watcher.StaleReason());
+
+        var failed = h.Api.Pods.ListRequests;
+        h.Api.Pods.FailLists = 0;
+        await h.SyncedAsync();
+        Assert.True(h.View.TryGetPodByIp(Ip("10.0.0.1"), out _));
+        Assert.True(failed >= 2, $"{failed} failed lists before recovery");
+        await Eventually.True(() => h.Watcher.StaleReason() is null, () => "fresh once listed: " + h.Watcher.StaleReason());
+    }
+
+    [Fact]
     public async Task Readiness_SaysStale_WhenAWatchStaysDown()
     {
         await using var h = await KubeHarness.StartAsync();

@@ -95,6 +95,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
         ctx.Response.ContentType = "application/json";
         if (ctx.Request.Query["watch"] != "true")
         {
+            if (resource.ListDelay > TimeSpan.Zero) await Task.Delay(resource.ListDelay, ctx.RequestAborted);
+            if (resource.TakeListFailure())
+            {
+                ctx.Response.StatusCode = 500;
+                await ctx.Response.WriteAsync(Status(500, "list failed in the fake API server"));
+                return;
+            }
             await ctx.Response.WriteAsync(resource.ListJson());
             return;
         }

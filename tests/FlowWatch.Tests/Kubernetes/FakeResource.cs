@@ -22,6 +22,24 @@ internal sealed class FakeResource(FakeApiServer server, string apiVersion, stri
 
     public int ListRequests { get; private set; }
 
+    /// <summary>How many of the next list requests answer 500 (an API server that is failing or overloaded).</summary>
+    public int FailLists { get; set; }
+
+    /// <summary>Lists answer only after this long (a slow API server, a large cluster).</summary>
+    public TimeSpan ListDelay { get; set; }
+
+    /// <summary>True when this list request must fail (counted; a served list is counted by <see cref="ListJson"/>).</summary>
+    public bool TakeListFailure()
+    {
+        lock (_gate)
+        {
+            if (FailLists <= 0) return false;
+            FailLists--;
+            ListRequests++;
+            return true;
+        }
+    }
+
     public void CountAbsentList() { lock (_gate) ListRequests++; }
     public int WatchRequests { get; private set; }
     public List<string> WatchResourceVersions { get; } = [];
