@@ -23,6 +23,9 @@ public sealed class HubbleStreamSource
     private readonly HubbleTarget _target;
     private readonly IReadOnlyList<FlowFilter> _allow;
     private readonly ResumeWindow _window;
+    // One decoder for every stream of this source: its intern tables are megabytes, and streams run one after
+    // another (the previous call's reads have ended before the next call starts), never at once.
+    private readonly FlowWireDecoder _decoder = new();
     private readonly Dictionary<string, ulong> _lostBySource = new(StringComparer.Ordinal);
     private readonly Lock _lostLock = new();
     private long _received;
@@ -147,7 +150,7 @@ public sealed class HubbleStreamSource
         Interlocked.Increment(ref _streams);
         try
         {
-            using var call = FastGetFlows.Call(invoker, request, new CallOptions(cancellationToken: watchdog.Token), new FlowWireDecoder());
+            using var call = FastGetFlows.Call(invoker, request, new CallOptions(cancellationToken: watchdog.Token), _decoder);
             _ = MarkConnectedOnHeaders(call, connected);
             await foreach (var item in call.ResponseStream.ReadAllAsync(watchdog.Token).ConfigureAwait(false))
             {
