@@ -1,5 +1,6 @@
 using FlowWatch.Cli.CommandLine;
 using FlowWatch.Security;
+using FlowWatch.Kubernetes;
 using k8s;
 
 namespace FlowWatch.Cli.Commands;
@@ -29,27 +30,17 @@ public static class RuntimeFlags
             TlsKeyFile = args.Get("listen-tls-key"),
             ProtectMetrics = args.Flag("protect-metrics"),
         };
-        if (options.ProtectMetrics && !options.RequiresToken)
-            throw new UsageException("option '--protect-metrics' needs a token to check: add --api-token-file FILE or --api-token-review.");
         if (options == ApiAccessOptions.Open) return null;
-        if (options.TokenFile is { } file)
-        {
-            if (!File.Exists(file))
-                throw new UsageException($"option '--api-token-file': {file} does not exist; mount the Secret holding the token there, or drop the flag.");
-            string text;
-            try { text = File.ReadAllText(file); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new UsageException($"option '--api-token-file': cannot read {file} ({e.GetType().Name}); mount the Secret there or drop the flag.");
-            }
-            if (text.Trim().Length == 0)
-                throw new UsageException($"option '--api-token-file': {file} is empty; put the token in it (e.g. kubectl create secret generic flowwatch-api --from-literal=token=...).");
-        }
         try
         {
-            return new HttpSecurity(options, options.TokenReview ? KubernetesClient : null);
+            return new HttpSecurity(options, options.TokenReview ? () => KubernetesClient(args) : null);
         }
-        catch (ArgumentException e) { throw new UsageException($"option '{FlagIn(e.Message)}': {AfterFlag(e.Message)}"); }
+        catch (ArgumentException e)
+        {
+            // ArgumentException appends " (Parameter 'X')"; the flag leads the line already.
+            var text = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new UsageException($"option '{e.ParamName ?? "--api-token-file"}': {text}.");
+        }
         catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
         {
             // The certificate's text is never echoed: only which flag and why.
@@ -57,23 +48,17 @@ public static class RuntimeFlags
         }
     }
 
-    private static IKubernetes KubernetesClient()
+    // The same client the cluster watchers use: --kubeconfig/--context where the command has them, else in-cluster.
+    private static IKubernetes? KubernetesClient(ParsedArgs args)
     {
-        try { return new k8s.Kubernetes(KubernetesClientConfiguration.BuildDefaultConfig()); }
+        try
+        {
+            return KubeClientFactory.Configure(args.Get("kubeconfig"), args.Get("context")) is { } config ? new k8s.Kubernetes(config) : null;
+        }
         catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException)
         {
-            throw new ArgumentException($"--api-token-review needs the Kubernetes API: run in-cluster or provide a kubeconfig ({e.Message})");
+            throw new ArgumentException($"needs the Kubernetes API: run in-cluster or give a readable kubeconfig ({e.Message})", "--api-token-review");
         }
-    }
-
-    // ApiAccessOptions' messages start with the flag ("--api-token-file: ..."); the CLI prints "option '--x': ...".
-    private static string FlagIn(string message) =>
-        message.StartsWith("--", StringComparison.Ordinal) ? message.Split(' ', ':')[0] : "--api-token-file";
-
-    private static string AfterFlag(string message)
-    {
-        var flag = FlagIn(message);
-        return message.StartsWith(flag + ":", StringComparison.Ordinal) ? message[(flag.Length + 1)..].TrimStart() : message;
     }
 
     /// <summary>The checkpoint path and period, checked now (the directory must be writable).</summary>

@@ -5,7 +5,7 @@ namespace FlowWatch.Security;
 /// <summary>The HTTP side's TLS certificate and token checks, built once from <see cref="ApiAccessOptions"/>.</summary>
 public sealed class HttpSecurity
 {
-    public HttpSecurity(ApiAccessOptions options, Func<k8s.IKubernetes>? kubernetes = null)
+    public HttpSecurity(ApiAccessOptions options, Func<k8s.IKubernetes?>? kubernetes = null)
     {
         options.Validate();
         Options = options;
@@ -14,7 +14,7 @@ public sealed class HttpSecurity
         if (options.TokenReview)
         {
             var client = kubernetes?.Invoke()
-                ?? throw new ArgumentException("--api-token-review needs access to the Kubernetes API (in-cluster, or --kubeconfig)");
+                ?? throw new ArgumentException("needs access to the Kubernetes API: run in-cluster, or give --kubeconfig", "--api-token-review");
             authenticators.Add(new TokenReviewAuthenticator(client));
         }
         Authenticators = authenticators;
