@@ -136,7 +136,11 @@ public static class WatchCommand
         WatcherSettings? settings = null)
     {
         settings ??= new WatcherSettings();
-        static void Warn(string text) => Console.Error.WriteLine($"flowwatch: {text}");
+        void Warn(string text)
+        {
+            Console.Error.WriteLine($"flowwatch: {text}");
+            settings.Warn?.Invoke(text);
+        }
         await using var runtime = new FlowWatchRuntime(new RuntimeOptions
         {
             Listen = listen,
@@ -149,6 +153,7 @@ public static class WatchCommand
         using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
         using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, kubeLogs) : null;
         var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
+        runtime.Ingest.Follow(() => source.LostEvents, () => source.Connection == HubbleConnectionState.Connected);
         var checkpoints = runtime.Checkpoints;
         if (checkpoints is not null)
         {

@@ -18,6 +18,9 @@ public sealed record WatcherSettings
     /// <summary>Called once the runtime serves HTTP, before any flow is processed (tests observe the runtime through it).</summary>
     public Action<Hosting.FlowWatchRuntime>? Started { get; init; }
 
+    /// <summary>Where warnings (an ignored checkpoint, a failed write) go besides stderr (tests collect them).</summary>
+    public Action<string>? Warn { get; init; }
+
     /// <summary>Cluster state from the Kubernetes API (watch only; the demo's cluster view comes from the simulator).</summary>
     public KubernetesSettings? Kubernetes { get; init; }
     public Hosting.DetectorSettings Detectors { get; init; } = Hosting.DetectorSettings.Default;

@@ -6,7 +6,7 @@ namespace FlowWatch.Api;
 /// <summary>Answer of <c>GET /api/v1/flows</c>.</summary>
 /// <param name="NextCursor">Pass as <c>cursor</c> for the next older page; null on the last page.</param>
 /// <param name="Latest">Sequence number of the newest stored flow; pass as <c>after</c> to follow new flows.</param>
-public sealed record FlowsResponse(IReadOnlyList<FlowView> Flows, string? NextCursor, long Latest, long Retained, long Scanned);
+public sealed record FlowsResponse(IReadOnlyList<FlowView> Flows, string? NextCursor, long Latest, long Retained, long Scanned, bool Truncated = false);
 
 /// <summary>One flow as the API shows it.</summary>
 /// <param name="Id">Sequence number in the store: increases with arrival, used by <c>cursor</c> and <c>after</c>.</param>

@@ -7,28 +7,54 @@ using Microsoft.AspNetCore.Routing;
 
 namespace FlowWatch.Api;
 
-/// <summary>What the query API reads: the store, the findings and the detectors' insights.</summary>
-public sealed record QueryApiContext(FlowStore Store, FindingBook Findings, IReadOnlyList<IDetector> Detectors, TimeProvider Time);
+/// <summary>What the query API reads: the store, the findings and the detectors' insights; and the gate every query passes.</summary>
+public sealed record QueryApiContext(FlowStore Store, FindingBook Findings, IReadOnlyList<IDetector> Detectors, TimeProvider Time, QueryAdmission? Gate = null)
+{
+    /// <summary>The gate given, or one with the default bounds (its metrics in a registry of its own).</summary>
+    public QueryAdmission Admission { get; } = Gate ?? new QueryAdmission(QueryAdmissionOptions.Default,
+        Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+}
 
 /// <summary>The query API under <c>/api/v1</c>: flows, findings, pod health and service backends, as snake_case JSON.</summary>
 public static class QueryApi
 {
     public const int RecentDropsInHealth = 20;
 
+    /// <summary>What answers other than flows are reckoned to hold while built and written.</summary>
+    private const long SmallAnswerBytes = 1 << 20;
+
     public static void Map(IEndpointRouteBuilder app, QueryApiContext context)
     {
-        app.MapGet("/api/v1/flows", (HttpRequest request) => Answer(() => Flows(request, context)));
-        app.MapGet("/api/v1/findings", (HttpRequest request) => Answer(() => FindingsAnswer(request, context)));
+        app.MapGet("/api/v1/flows", (HttpContext http) => FlowsAsync(http, context));
+        app.MapGet("/api/v1/findings", (HttpContext http) => Admitted(http, context, () => FindingsAnswer(http.Request, context)));
         app.MapGet("/api/v1/pods/{namespace}/{pod}/health",
-            (string @namespace, string pod, HttpRequest request) => Answer(() => Health(@namespace, pod, request, context)));
+            (string @namespace, string pod, HttpContext http) => Admitted(http, context, () => Health(@namespace, pod, http.Request, context)));
         app.MapGet("/api/v1/services/{namespace}/{service}/backends",
-            (string @namespace, string service, HttpRequest request) => Answer(() => Backends(@namespace, service, request, context)));
+            (string @namespace, string service, HttpContext http) => Admitted(http, context, () => Backends(@namespace, service, http.Request, context)));
     }
 
-    private static IResult Answer(Func<IResult> handler)
+    private static IResult BadParameter(BadParameterException e) =>
+        Results.Json(new ApiError(e.Message, e.Parameter), ApiJson.Options, statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>Runs a small answer inside the admission gate (it may read the store, which costs CPU ingest needs).</summary>
+    private static async Task Admitted(HttpContext http, QueryApiContext context, Func<IResult> handler)
     {
-        try { return handler(); }
-        catch (BadParameterException e) { return Results.Json(new ApiError(e.Message, e.Parameter), ApiJson.Options, statusCode: StatusCodes.Status400BadRequest); }
+        using var admission = await context.Admission.EnterAsync(SmallAnswerBytes, http.RequestAborted).ConfigureAwait(false);
+        IResult result;
+        if (!admission.Admitted) result = Refused(http, admission);
+        else
+        {
+            try { result = handler(); }
+            catch (BadParameterException e) { result = BadParameter(e); }
+            admission.EndScan();
+        }
+        await result.ExecuteAsync(http).ConfigureAwait(false);
+    }
+
+    private static IResult Refused(HttpContext http, Admission admission)
+    {
+        http.Response.Headers.RetryAfter = admission.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Json(new ApiError(admission.Reason!), ApiJson.Options, statusCode: admission.Status);
     }
 
     private static IResult Json(object value) => Results.Json(value, ApiJson.Options);
@@ -36,13 +62,20 @@ public static class QueryApi
     private static IResult NotFound(string message) =>
         Results.Json(new ApiError(message), ApiJson.Options, statusCode: StatusCodes.Status404NotFound);
 
-    private static IResult Flows(HttpRequest request, QueryApiContext context)
+    /// <summary>Parses, waits for admission, scans within the budget, frees the scan slot, then streams the answer.</summary>
+    private static async Task FlowsAsync(HttpContext http, QueryApiContext context)
     {
-        var query = QueryParameters.ParseFlows(name => Single(request, name), request.Query.Keys, context.Time.GetUtcNow());
-        var page = context.Store.Query(query);
-        var flows = page.Flows.Select(FlowViews.From).ToList();
-        return Json(new FlowsResponse(flows, page.NextCursor?.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            page.Latest, context.Store.Count, page.Scanned));
+        FlowQuery query;
+        try { query = QueryParameters.ParseFlows(name => Single(http.Request, name), http.Request.Query.Keys, context.Time.GetUtcNow()); }
+        catch (BadParameterException e) { await BadParameter(e).ExecuteAsync(http).ConfigureAwait(false); return; }
+        var limit = Math.Clamp(query.Limit, 1, FlowQuery.MaxLimit);
+        using var admission = await context.Admission.EnterAsync((long)limit * QueryAdmissionOptions.BytesPerFlow, http.RequestAborted).ConfigureAwait(false);
+        if (!admission.Admitted) { await Refused(http, admission).ExecuteAsync(http).ConfigureAwait(false); return; }
+        var options = context.Admission.Options;
+        FlowPage page;
+        try { page = context.Store.Query(query, new ScanBudget(options.MaxScannedRows, options.MaxScanTime)); }
+        finally { admission.EndScan(); }
+        await FlowsWriter.WriteAsync(http.Response, page, context.Store.Count, http.RequestAborted).ConfigureAwait(false);
     }
 
     private static IResult FindingsAnswer(HttpRequest request, QueryApiContext context)

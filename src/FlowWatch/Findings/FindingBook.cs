@@ -47,7 +47,7 @@ public sealed class FindingBook
         {
             foreach (var f in findings)
             {
-                if (f.State != FindingState.Open || _open.ContainsKey(f.Id)) continue;
+                if (f is null || f.State != FindingState.Open || string.IsNullOrEmpty(f.Id) || _open.ContainsKey(f.Id)) continue;
                 _open[f.Id] = f;
                 _restoredFirstSeen[f.Id] = f.FirstSeen;
                 _awaitingDetector.Add(f.Id);

@@ -33,6 +33,12 @@ public sealed record RuntimeOptions
     /// <summary>Where the checkpoint (resume point, open findings) is read at start and written; none when null.</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>Admission control and scan budget of the query API.</summary>
+    public Api.QueryAdmissionOptions Queries { get; init; } = Api.QueryAdmissionOptions.Default;
+
+    /// <summary>When /readyz reports ingest as behind.</summary>
+    public IngestHealthOptions Ingest { get; init; } = IngestHealthOptions.Default;
+
     /// <summary>Where non-fatal trouble (an unreadable checkpoint) is reported.</summary>
     public Action<string> Warn { get; init; } = _ => { };
 }
@@ -63,11 +69,16 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
                 running = running.Append(new RestoredFindings(loaded.OpenFindings,
                     kind => DetectorSet.QuietPeriod(options.Detectors, kind), id => Pipeline!.Book.AwaitingDetector(id)));
         }
+        var pipelineMetrics = new Metrics.PipelineMetrics(MetricFactory);
+        Ingest = new IngestHealth(options.Ingest, pipelineMetrics.EventTimeLag, MetricFactory, () => Intake?.Depth ?? 0);
+        Sinks.Add(Ingest);
         Pipeline = new FlowPipeline(running, MetricFactory, Sinks);
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
-        Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System)));
+        Admission = new QueryAdmission(options.Queries, MetricFactory);
+        Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System, Admission)));
         Readiness.Add(() => Intake.Overloaded ? $"intake queue over half full ({Intake.Depth:N0} of {Intake.Capacity:N0}): shedding load" : null);
+        Readiness.Add(() => Ingest.Reason);
     }
 
     public RuntimeOptions Options { get; }
@@ -84,6 +95,12 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public CheckpointKeeper? Checkpoints { get; }
     public List<ReadinessCheck> Readiness { get; } = [];
 
+    /// <summary>Whether ingest keeps up (event-time lag, Hubble's lost events); a readiness check and metrics. Sampled by <see cref="RunAsync"/>.</summary>
+    public IngestHealth Ingest { get; }
+
+    /// <summary>The gate every API query passes (bounded concurrent scans, queue with a deadline, answer memory).</summary>
+    public QueryAdmission Admission { get; }
+
     /// <summary>Routes added to the HTTP endpoint beside /metrics and the probes (the query API).</summary>
     public List<Action<IEndpointRouteBuilder>> Routes { get; } = [];
 
@@ -96,7 +113,17 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     }
 
     /// <summary>Pumps the intake into the pipeline until cancelled or the intake completes.</summary>
-    public Task RunAsync(bool live, CancellationToken ct) => Intake.PumpAsync(live, ct);
+    public async Task RunAsync(bool live, CancellationToken ct)
+    {
+        using var stopHealth = new CancellationTokenSource();
+        var health = live ? Ingest.RunAsync(stopHealth.Token) : Task.CompletedTask;
+        try { await Intake.PumpAsync(live, ct).ConfigureAwait(false); }
+        finally
+        {
+            stopHealth.Cancel();
+            await health.ConfigureAwait(false);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -16,6 +16,9 @@ public delegate string? ReadinessCheck();
 /// <summary>FlowWatch's HTTP side: /metrics, /healthz, /readyz and whatever routes the caller maps (the API).</summary>
 public sealed class HttpEndpoint : IAsyncDisposable
 {
+    /// <summary>Open connections at most; more wait in the listen backlog.</summary>
+    public const int MaxConnections = 1024;
+
     private readonly WebApplication _app;
 
     private HttpEndpoint(WebApplication app) => _app = app;
@@ -39,6 +42,8 @@ public sealed class HttpEndpoint : IAsyncDisposable
         {
             k.Listen(endpoint, o => { if (security.Certificate is { } cert) o.UseHttps(cert); });
             k.AddServerHeader = false;
+            // Connections cost memory before admission control sees a request: bound them too.
+            k.Limits.MaxConcurrentConnections = MaxConnections;
         });
         var app = builder.Build();
         var access = new ApiAccessMiddleware(security.Authenticators, security.Options.ProtectMetrics, Prometheus.Metrics.WithCustomRegistry(registry));

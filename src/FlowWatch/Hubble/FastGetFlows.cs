@@ -63,7 +63,7 @@ public static class FastGetFlows
     {
         ResponseKind.Flow => r.Flow!,
         ResponseKind.LostEvents => new LostEventsNotice(
-            ProtoEnumNames<FlowWatch.Hubble.Proto.Flow.LostEventSource>.Of((FlowWatch.Hubble.Proto.Flow.LostEventSource)r.LostSource),
+            LostEventSourceNames.Of(r.LostSource),
             r.LostCount, r.NodeName),
         _ => Other,
     };

@@ -67,6 +67,10 @@ public sealed class HubbleStatusPoller(Observer.ObserverClient client, string ta
         catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or HttpRequestException)
         {
             LastError = e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
+            // A rate from before the failure describes a stream that may be gone: say "unknown", not the old figure.
+            SeenFlowsPerSecond = null;
+            _last = null;
+            metrics.HubbleSeenFlowsRate.WithLabels(target).Set(double.NaN);
         }
     }
 

@@ -78,7 +78,7 @@ public sealed class HubbleStreamSource
     public long Stalls => Interlocked.Read(ref _stalls);
     /// <summary>Responses that could not be decoded (skipped; the stream goes on).</summary>
     public long BadMessages => Interlocked.Read(ref _badMessages);
-    public ulong LostEvents => Interlocked.Read(ref _lostEvents);
+    public ulong LostEvents { get { lock (_lostLock) return _lostEvents; } }
     public long ResumeIdsForgotten => _window.Forgotten;
 
     /// <summary>Events Hubble reported lost, by Cilium's lost-event source name.</summary>
@@ -227,8 +227,11 @@ public sealed class HubbleStreamSource
 
     private void CountLost(LostEventsNotice lost)
     {
-        lock (_lostLock) _lostBySource[lost.Source] = _lostBySource.GetValueOrDefault(lost.Source) + lost.Count;
-        Interlocked.Add(ref _lostEvents, lost.Count);
+        lock (_lostLock)
+        {
+            _lostBySource[lost.Source] = LostEventSourceNames.SaturatingAdd(_lostBySource.GetValueOrDefault(lost.Source), lost.Count);
+            _lostEvents = LostEventSourceNames.SaturatingAdd(_lostEvents, lost.Count);
+        }
         _metrics.LostEvents.WithLabels(lost.Source).Inc(lost.Count);
     }
 }

@@ -16,25 +16,55 @@ public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<st
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
-            JsonSerializer.Serialize(stream, this, Json);
-        File.Move(temp, path, overwrite: true);
+        var temp = Path.Combine(dir, $"{TempPrefix(path)}{Environment.ProcessId}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+                JsonSerializer.Serialize(stream, this, Json);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            // A full disk or a vanished directory must not leave temp files piling up beside the checkpoint.
+            try { File.Delete(temp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
     }
 
-    /// <summary>The checkpoint at <paramref name="path"/>, or null when there is none; a corrupt file is reported, not trusted.</summary>
-    public static Checkpoint? Load(string path, Action<string>? warn = null)
+    private static string TempPrefix(string path) => $".{Path.GetFileName(path)}.";
+
+    /// <summary>Deletes temp files a killed writer left beside <paramref name="path"/> (kill -9 between write and rename).</summary>
+    public static void RemoveStaleTempFiles(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) return;
+        foreach (var file in Directory.EnumerateFiles(dir, TempPrefix(path) + "*.tmp"))
+            try { File.Delete(file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The checkpoint at <paramref name="path"/>, or null when there is none; anything that is not a valid
+    /// checkpoint is reported in one line and ignored, and resume points in the future are dropped (see <see cref="CheckpointValidator"/>).</summary>
+    public static Checkpoint? Load(string path, Action<string>? warn = null, DateTimeOffset? now = null)
     {
         if (!File.Exists(path)) return null;
+        Checkpoint? loaded;
         try
         {
             using var stream = File.OpenRead(path);
-            return JsonSerializer.Deserialize<Checkpoint>(stream, Json);
+            loaded = JsonSerializer.Deserialize<Checkpoint>(stream, Json);
         }
-        catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or IOException or NotSupportedException or UnauthorizedAccessException or ArgumentException)
         {
-            warn?.Invoke($"checkpoint {path} is unreadable ({e.Message}); starting without it");
+            warn?.Invoke($"checkpoint {path} is unreadable ({OneLine(e.Message)}); starting without it");
             return null;
         }
+        if (CheckpointValidator.Problem(loaded) is { } problem)
+        {
+            warn?.Invoke($"checkpoint {path} is not a valid checkpoint ({problem}); starting without it");
+            return null;
+        }
+        return CheckpointValidator.DropFutureResumePoints(loaded!, now ?? DateTimeOffset.UtcNow, warn);
     }
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

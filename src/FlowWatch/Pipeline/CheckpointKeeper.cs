@@ -17,6 +17,7 @@ public sealed class CheckpointKeeper
         Path = path;
         _openFindings = openFindings;
         _tracker = tracker;
+        Checkpoint.RemoveStaleTempFiles(path);
         Loaded = Checkpoint.Load(path, warn);
     }
 

@@ -82,11 +82,8 @@ public sealed class FlowIntake
                 _pipeline.Process(flow!);
                 lastEvent = _pipeline.Now;
                 lastWall = DateTimeOffset.UtcNow;
-                if ((_pipeline.Stats.Flows & 1023) == 0)
-                {
-                    _pipeline.Metrics.QueueDepth.Set(reader.Count);
-                    _pipeline.Metrics.EventTimeLag.Set((lastWall - lastEvent).TotalSeconds);
-                }
+                // The event-time lag is Hosting.IngestHealth's: it knows whether a stream is open at all.
+                if ((_pipeline.Stats.Flows & 1023) == 0) _pipeline.Metrics.QueueDepth.Set(reader.Count);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }

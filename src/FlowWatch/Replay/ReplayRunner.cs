@@ -23,7 +23,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
         long badCount = 0, flows = 0;
         var lost = new Dictionary<string, ulong>();
         // Several files (one per node, say) are merged by event time, so the detectors see one ordered stream.
-        var readers = files.Select((file, index) => (file, items: reader.Read(file, Path.GetFileNameWithoutExtension(file)).GetEnumerator())).ToList();
+        var readers = files.Select((file, index) => (file, items: reader.Read(file, Path.GetFileNameWithoutExtension(file), ct).GetEnumerator())).ToList();
         var heads = new PriorityQueue<(int Reader, FlowRecord Flow), long>();
         try
         {
@@ -57,7 +57,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
                 }
                 else if (item.LostSource is { } source)
                 {
-                    lost[source] = lost.GetValueOrDefault(source) + item.LostCount;
+                    lost[source] = Hubble.LostEventSourceNames.SaturatingAdd(lost.GetValueOrDefault(source), item.LostCount);
                     pipeline.Metrics.LostEvents.WithLabels(source).Inc(item.LostCount);
                 }
             }

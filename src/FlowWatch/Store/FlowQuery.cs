@@ -34,7 +34,15 @@ public sealed record FlowQuery
 /// <param name="NextCursor">Pass as <see cref="FlowQuery.Before"/> for the next older page; null when there is none.</param>
 /// <param name="Latest">Sequence number of the newest flow in the store (-1 when empty), for following.</param>
 /// <param name="Scanned">Entries compared (blocks skipped by their index are not counted).</param>
-public sealed record FlowPage(IReadOnlyList<StoredFlow> Flows, long? NextCursor, long Latest, long Scanned);
+/// <param name="Truncated">The scan budget ran out first: <paramref name="NextCursor"/> says where to go on
+/// (as <see cref="FlowQuery.Before"/>, or as <see cref="FlowQuery.After"/> when the query had one).</param>
+public sealed record FlowPage(IReadOnlyList<StoredFlow> Flows, long? NextCursor, long Latest, long Scanned, bool Truncated = false);
+
+/// <summary>How much of the store one query may scan before it returns what it has: entries compared and time.</summary>
+public readonly record struct ScanBudget(long MaxRows, TimeSpan MaxTime)
+{
+    public static ScanBudget Unlimited { get; } = new(long.MaxValue, TimeSpan.MaxValue);
+}
 
 /// <summary>One side of a stored flow with its names resolved.</summary>
 public sealed record StoredEndpoint(uint Identity, string Namespace, string Pod, string Workload, string WorkloadKind, IpAddr Ip, int Port, string Service)

@@ -177,7 +177,10 @@ public sealed class FlowStore : IFlowSink
     }
 
     /// <summary>Runs a query: newest first (or oldest first after <see cref="FlowQuery.After"/>), at most <see cref="FlowQuery.Limit"/> flows. Any thread.</summary>
-    public FlowPage Query(FlowQuery query)
+    public FlowPage Query(FlowQuery query) => Query(query, ScanBudget.Unlimited);
+
+    /// <summary>Runs a query within a scan budget; when it runs out, the page holds what was found, marked truncated, with a cursor to go on from.</summary>
+    public FlowPage Query(FlowQuery query, ScanBudget budget)
     {
         var limit = Math.Clamp(query.Limit, 1, FlowQuery.MaxLimit);
         var results = new List<StoredFlow>(Math.Min(limit, 256));
@@ -186,12 +189,16 @@ public sealed class FlowStore : IFlowSink
         var latest = head - 1;
         if (matcher.MatchesNothing || head == 0) return new FlowPage(results, null, latest, 0);
         var candidates = new List<(long Seq, CompactFlow Entry)>();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool Spent(long rows) => rows >= budget.MaxRows ||
+            (budget.MaxTime != TimeSpan.MaxValue && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= budget.MaxTime);
         long scanned = 0, oldest = 0;
         if (query.After is { } after)
         {
             var s = Math.Max(after + 1, 0);
             while (s < head && results.Count < limit)
             {
+                if (Spent(scanned)) return new FlowPage(results, s - 1, latest, scanned, Truncated: true);
                 s = Math.Max(s, Volatile.Read(ref _written) - _capacity);
                 var end = Math.Min(head, s - s % FlowBlock.Size + FlowBlock.Size);
                 scanned += ScanBlock(s, end - 1, ascending: true, limit - results.Count, matcher, candidates);
@@ -208,6 +215,7 @@ public sealed class FlowStore : IFlowSink
         {
             oldest = Math.Max(0, Volatile.Read(ref _written) - _capacity);
             if (top < oldest) break;
+            if (Spent(scanned)) return new FlowPage(results, top + 1, latest, scanned, Truncated: true);
             var low = Math.Max(oldest, top - top % FlowBlock.Size);
             scanned += ScanBlock(top, low, ascending: false, limit - results.Count, matcher, candidates);
             var minValid = MinValid();
