@@ -79,7 +79,7 @@ public sealed class ParsedArgs
     public double Double(string name, double min, double max)
     {
         var text = Get(name) ?? throw new UsageException($"option '--{name}' is required.");
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v >= min && v <= max))
             throw new UsageException($"option '--{name}' must be a number between {min} and {max} (got '{text}').");
         return v;
     }

@@ -12,7 +12,7 @@ public static class DemoCommand
         [
             new("scenario", "Failure scenarios: dns-drops,duplicate-ip,asymmetric,nodeport-backend, all or none.", "LIST", "all"),
             new("rate", "Simulated flows per second.", "N", "2000"),
-            new("nodes", "Simulated nodes.", "N", "5"),
+            new("nodes", "Simulated nodes, 3 to 200.", "N", "5"),
             new("seed", "Seed of the deterministic cluster and traffic.", "N", "1"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often to print a progress line.", "DURATION", "2s"),

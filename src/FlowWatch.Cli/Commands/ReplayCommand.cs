@@ -22,8 +22,10 @@ public static class ReplayCommand
         ],
         """
         FILE is what `hubble observe -o jsonpb` writes (one GetFlowsResponse a line) or `-o json`
-        (one Flow a line), plain or gzip. Bad lines are counted and reported with their numbers;
-        the replay goes on and loses no good line.
+        (one Flow a line), plain or gzip; a FIFO or a pipe works, and '-' reads stdin. Bad lines are
+        counted and reported with their numbers; the replay goes on and loses no good line. Input that
+        cannot be read to its end (a cut or damaged gzip, a gzip bomb, a read error) is reported with the
+        line it stopped at, and the exit code is 3.
 
         Example:
           hubble observe --since 1h -o jsonpb > incident.jsonl
@@ -41,7 +43,7 @@ public static class ReplayCommand
         var detectors = DetectorFlags.Build(args);
         foreach (var file in args.Positionals)
             if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
-            else if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
+            else if (file != RecordingInput.StdinName && !File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
 
         var registry = Prometheus.Metrics.NewCustomRegistry();
         using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));
@@ -56,6 +58,9 @@ public static class ReplayCommand
             Console.Out.WriteLine(JsonSerializer.Serialize(summary, CliJson.Options));
         else
             Console.Out.Write(summary.ToText());
-        return Task.FromResult(0);
+        return Task.FromResult(summary.BadLineSamples.Any(b => b.EndsInput) ? InputNotReadToItsEnd : 0);
     }
+
+    /// <summary>Exit code when a recording could not be read to its end (its findings cover only what came before).</summary>
+    public const int InputNotReadToItsEnd = 3;
 }

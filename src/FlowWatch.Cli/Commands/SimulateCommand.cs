@@ -13,7 +13,7 @@ public static class SimulateCommand
             new("listen", "Address to serve gRPC (h2c) on.", "HOST:PORT", "127.0.0.1:4245"),
             new("scenario", "Failure scenarios: dns-drops,duplicate-ip,asymmetric,nodeport-backend, all or none.", "LIST", "all"),
             new("rate", "Flows per second, scenarios included.", "N", "2000"),
-            new("nodes", "Simulated nodes.", "N", "5"),
+            new("nodes", "Simulated nodes, 3 to 200.", "N", "5"),
             new("seed", "Seed of the deterministic cluster and traffic.", "N", "1"),
         ]);
 
@@ -22,7 +22,7 @@ public static class SimulateCommand
         Listen = listen,
         Scenarios = ParseScenarios(args.Get("scenario")!),
         FlowsPerSecond = args.Double("rate", 1, 1_000_000),
-        Nodes = args.Int("nodes", 1, 5000),
+        Nodes = args.Int("nodes", Simulation.SimulatedCluster.MinNodes, Simulation.SimulatedCluster.MaxNodes),
         Seed = args.Int("seed", 0),
     };
 

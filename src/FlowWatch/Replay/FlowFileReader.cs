@@ -86,7 +86,7 @@ public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1
                 var item = DecodeLine(frame.Bytes, frame.LineNumber, fallbackNode);
                 return item.Flow is null && item.Bad is null && item.LostSource is null ? null : item;
             case FrameKind.TooLong:
-                return Bad(frame.LineNumber, $"line is {frame.Length:N0} bytes, over the {maxLineBytes:N0} limit");
+                return Bad(frame.LineNumber, $"line is {frame.Length} bytes, over the {maxLineBytes}-byte limit");
             case FrameKind.Error:
                 var error = frame.Error!;
                 var reason = frame.Runaway

@@ -53,7 +53,8 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
                 {
                     badCount++;
                     pipeline.Metrics.BadInput.WithLabels("replay").Inc();
-                    if (bad.Count < badLineSamples) bad.Add(files.Count > 1 ? b with { Reason = $"{Path.GetFileName(file)}: {b.Reason}" } : b);
+                    // A line that ended the input is always shown: it says the rest of the file was not read.
+                    if (bad.Count < badLineSamples || b.EndsInput) bad.Add(files.Count > 1 ? b with { Reason = $"{Path.GetFileName(file)}: {b.Reason}" } : b);
                 }
                 else if (item.LostSource is { } source)
                 {

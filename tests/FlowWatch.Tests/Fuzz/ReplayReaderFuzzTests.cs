@@ -68,7 +68,7 @@ public sealed class ReplayReaderFuzzTests(ITestOutputHelper output)
         Assert.Equal(2, items.Count);
         Assert.NotNull(items[0].Bad);
         Assert.Equal(1, items[0].Bad!.LineNumber);
-        Assert.Contains("4096", items[0].Bad!.Reason);
+        Assert.Contains("4096-byte limit", items[0].Bad!.Reason);
         Assert.Equal(Verdict.Dropped, items[1].Flow!.Verdict);
     }
 
@@ -93,6 +93,13 @@ public sealed class ReplayReaderFuzzTests(ITestOutputHelper output)
             """{"flow":{"time":"2026-12-01T10:00:00.123456789Z","uuid":"u1","verdict":"DROPPED","drop_reason_desc":"POLICY_DENIED","IP":{"source":"10.1.2.3","destination":"10.96.0.10","ipVersion":"IPv4"},"l4":{"UDP":{"source_port":40000,"destination_port":53}},"source":{"identity":3,"namespace":"shop","pod_name":"cart-1"},"Type":"L3_L4","is_reply":false,"l7":{"type":"REQUEST","latency_ns":"1800000","dns":{"query":"api.example.com.","rcode":5}}},"node_name":"n1","time":"2026-12-01T10:00:00.123456789Z"}""",
             """{"time":"2026-12-01T10:00:00Z","verdict":"FORWARDED","l4":{"TCP":{"source_port":1,"destination_port":2,"flags":{"SYN":true}}}}""",
             """{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"7"}}""",
+            // Shapes from the hostile-input pass (issue 15): empty flow, times outside 1970..2262, numeric and unknown
+            // lost-event sources, counts at u64's edge.
+            """{"flow":{}}""",
+            """{"flow":{"time":"1900-01-01T00:00:00Z","verdict":"FORWARDED"}}""",
+            """{"flow":{"time":"9999-12-31T23:59:59.999999999Z","verdict":"DROPPED"}}""",
+            """{"lost_events":{"source":99,"num_events_lost":"18446744073709551615"}}""",
+            """{"lost_events":{"source":"NOT_A_SOURCE","num_events_lost":"1"}}""",
         };
         if (TestPaths.Corpus is null) output.WriteLine(TestPaths.CorpusMissing + " (fuzzing from built-in seeds only)");
         foreach (var file in TestPaths.CorpusFiles)

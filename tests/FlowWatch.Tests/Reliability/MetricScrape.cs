@@ -11,6 +11,19 @@ internal sealed class MetricScrape(HttpClient http, Uri metrics)
         return Sum(text, family);
     }
 
+    /// <summary>The first sample of a family (labels included in <paramref name="family"/> if wanted), NaN as NaN; null when absent.</summary>
+    public static double? First(string text, string family)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith('#') || !line.StartsWith(family, StringComparison.Ordinal)) continue;
+            var rest = line[family.Length..];
+            if (rest.Length == 0 || (rest[0] != ' ' && rest[0] != '{')) continue;
+            return double.Parse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+        return null;
+    }
+
     public static double Sum(string text, string family)
     {
         double sum = 0;

@@ -30,7 +30,8 @@ public sealed record AsymmetricPathOptions
     public void Validate()
     {
         if (MinHandshakes < 1) throw new ArgumentException("MinHandshakes must be at least 1");
-        if (ReplyLostRatio is <= 0 or > 1) throw new ArgumentException("ReplyLostRatio must be in (0, 1]");
+        // Written so that NaN fails too: every comparison with NaN is false.
+        if (!(ReplyLostRatio > 0 && ReplyLostRatio <= 1)) throw new ArgumentException($"ReplyLostRatio must be in (0, 1], not {ReplyLostRatio}", nameof(ReplyLostRatio));
         if (Bucket <= TimeSpan.Zero || Window < Bucket) throw new ArgumentException("Window must be at least one Bucket");
         if (QuietPeriod <= TimeSpan.Zero) throw new ArgumentException("QuietPeriod must be positive");
         if (MaxGroups < 1 || MaxEniAddresses < 1) throw new ArgumentException("bounds must be positive");

@@ -39,8 +39,9 @@ public sealed record BackendHealthOptions
     {
         if (Bucket <= TimeSpan.Zero || Window < Bucket) throw new ArgumentException("Window must be at least one Bucket");
         if (MinSamples < 1) throw new ArgumentException("MinSamples must be at least 1");
-        if (DegradedRatio is <= 0 or > 1 || UnhealthyRatio is <= 0 or > 1 || DegradedRatio > UnhealthyRatio)
-            throw new ArgumentException("need 0 < DegradedRatio <= UnhealthyRatio <= 1");
+        // Written so that NaN fails too: every comparison with NaN is false.
+        if (!(DegradedRatio > 0 && DegradedRatio <= UnhealthyRatio && UnhealthyRatio <= 1))
+            throw new ArgumentException($"need 0 < DegradedRatio <= UnhealthyRatio <= 1, not {DegradedRatio} and {UnhealthyRatio}", nameof(UnhealthyRatio));
         if (QuietPeriod <= TimeSpan.Zero) throw new ArgumentException("QuietPeriod must be positive");
         if (MaxBackends < 1 || MaxServices < 1) throw new ArgumentException("bounds must be positive");
         foreach (var s in Services) s.Validate();
