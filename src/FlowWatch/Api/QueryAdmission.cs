@@ -45,8 +45,9 @@ public sealed class QueryAdmission
         Waiter? waiter = null;
         lock (_lock)
         {
-            if (_waiters.Count == 0 && _memoryInUse + need <= _options.AnswerMemoryBytes) Reserve(need);
-            else if (_queuedCount >= _options.MaxQueued) return Refuse("queue_full");
+            var memoryFree = _waiters.Count == 0 && _memoryInUse + need <= _options.AnswerMemoryBytes;
+            if ((!memoryFree || _scans.CurrentCount == 0) && _queuedCount >= _options.MaxQueued) return Refuse("queue_full");
+            if (memoryFree) Reserve(need);
             else waiter = Enqueue(need);
         }
         if (waiter is not null && !await WaitGranted(waiter, deadline, ct).ConfigureAwait(false))

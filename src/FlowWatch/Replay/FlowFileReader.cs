@@ -28,7 +28,7 @@ public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1
     // Every Cilium release adds fields (emitter, trace_reason, node_labels, ...): skip what we do not declare.
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
-    /// <summary>Bytes a line without a newline may run to before the input is given up on (a gzip bomb is one endless line).</summary>
+    /// <summary>Decompressed bytes a line without a newline may run to before the input is given up on (a gzip bomb is one endless line).</summary>
     public long RunawayLineBytes { get; init; } = 64L << 20;
 
     public static Stream Open(string path, CancellationToken ct = default) => RecordingInput.Open(path, ct);
@@ -66,7 +66,8 @@ public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1
             yield return new RecordedItem(null, null, 0, new BadLine(1, $"unreadable input: {failure}", EndsInput: true));
             yield break;
         }
-        var framer = new LineFramer(stream, maxLineBytes, RunawayLineBytes);
+        // Only decompressed input is capped: a plain over-long line costs time to skip, never memory.
+        var framer = new LineFramer(stream, maxLineBytes, gzip ? RunawayLineBytes : long.MaxValue);
         while (true)
         {
             var item = NextItem(framer, gzip, fallbackNode, out var done);

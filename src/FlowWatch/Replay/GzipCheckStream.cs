@@ -24,7 +24,11 @@ internal sealed class GzipCheckStream(Stream decompressed, TailKeepingStream com
     {
         int n;
         try { n = decompressed.Read(buffer); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"corrupt gzip after {_bytes:N0} decompressed bytes: {e.Message}", e); }
+        catch (InvalidDataException e)
+        {
+            // zlib's data error (bad CRC or size in the trailer, damaged deflate data) reaches .NET as "unsupported compression method".
+            throw new InvalidDataException($"corrupt gzip after {_bytes:N0} decompressed bytes: damaged data or a trailer (CRC-32, size) that does not match", e);
+        }
         if (n > 0)
         {
             _crc.Append(buffer[..n]);

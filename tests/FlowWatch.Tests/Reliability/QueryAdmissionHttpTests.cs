@@ -19,7 +19,7 @@ public sealed class QueryAdmissionHttpTests : IAsyncLifetime
         _runtime = new FlowWatchRuntime(new RuntimeOptions
         {
             Listen = "127.0.0.1:0",
-            Queries = new QueryAdmissionOptions { MaxConcurrent = 1, MaxQueued = 1, QueueTimeout = TimeSpan.FromMilliseconds(300), MaxScannedRows = 10_000, MaxScanTime = TimeSpan.FromMinutes(1) },
+            Queries = new QueryAdmissionOptions { MaxConcurrent = 1, MaxQueued = 1, QueueTimeout = TimeSpan.FromSeconds(3), MaxScannedRows = 10_000, MaxScanTime = TimeSpan.FromMinutes(1) },
         }, NullLoggerFactory.Instance);
         for (var n = 0; n < Stored; n++) _runtime.Store.Add(StoreFlows.Numbered(n));
         await _runtime.StartHttpAsync(CancellationToken.None);
@@ -53,7 +53,7 @@ public sealed class QueryAdmissionHttpTests : IAsyncLifetime
             }
             // The budget is checked between blocks of 4,096: a page scans at most one block past it.
             Assert.InRange(scanned, 10_000, 10_000 + 4096);
-            cursor = "&before=" + root.GetProperty("next_cursor").GetString();
+            cursor = "&cursor=" + root.GetProperty("next_cursor").GetString();
         }
         Assert.Fail("the cursor never reached the end of the store");
     }
