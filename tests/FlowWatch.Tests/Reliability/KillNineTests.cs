@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using FlowWatch.Pipeline;
+using Xunit.Abstractions;
+
+namespace FlowWatch.Tests.Reliability;
+
+/// <summary>The delivery guarantee after <c>kill -9</c>, measured on the built CLI: at-least-once, the flows processed twice
+/// bounded by what arrives within one checkpoint period, and no gap.</summary>
+[Collection(LoadCollection.Name)]
+public sealed class KillNineTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Rate = 1000;
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-kill9-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static async Task Until(Func<Task<bool>> condition, string what, double seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            try { if (await condition()) return; }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            Assert.True(DateTime.UtcNow < deadline, $"within {seconds} s: {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task KillNine_ThenRestart_ProcessesAtMostOneCheckpointPeriodTwice_AndLosesNothing()
+    {
+        var hubble = $"127.0.0.1:{FreePort()}";
+        await using var sim = CliProcess.Start("simulate", "--listen", hubble, "--rate", Rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "--scenario", "none");
+        var checkpoint = Path.Combine(_dir, "cp.json");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        async Task<(CliProcess Cli, Uri Api)> Watcher()
+        {
+            var listen = $"127.0.0.1:{FreePort()}";
+            var cli = CliProcess.Start("watch", "--hubble", hubble, "--listen", listen, "--checkpoint", checkpoint, "--checkpoint-every", "1s", "--progress", "5s");
+            return (cli, new Uri($"http://{listen}/"));
+        }
+        async Task<double> Flows(Uri api) => MetricScrape.Sum(await http.GetStringAsync(new Uri(api, "metrics")), "flowwatch_flows_total");
+
+        var (first, api1) = await Watcher();
+        await using (first)
+        {
+            await Until(async () => File.Exists(checkpoint) && await Flows(api1) >= 3 * Rate, "run #1 processed 3 s of flows and checkpointed");
+            // Run #1's newest flow, then kill -9 at once (a few ms of flows after this read are not counted below).
+            using var newest = JsonDocument.Parse(await http.GetStringAsync(new Uri(api1, "api/v1/flows?limit=1")));
+            var newestTime = newest.RootElement.GetProperty("flows")[0].GetProperty("time").GetDateTimeOffset();
+            Assert.Equal(0, kill(first.Id, 9));
+            await first.WaitAsync(TimeSpan.FromSeconds(30));
+
+            var saved = Checkpoint.Load(checkpoint);
+            Assert.NotNull(saved);
+            var resume = DateTimeOffset.UnixEpoch.AddTicks(saved!.Sources[hubble] / 100);
+
+            var (second, api2) = await Watcher();
+            await using (second)
+            {
+                await Until(async () => await Flows(api2) >= 2 * Rate, "run #2 processed 2 s of flows");
+                string Rfc(DateTimeOffset t) => Uri.EscapeDataString(t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture));
+                using var twice = JsonDocument.Parse(await http.GetStringAsync(new Uri(api2,
+                    $"api/v1/flows?since={Rfc(resume.AddTicks(1))}&until={Rfc(newestTime)}&limit=10000")));
+                var duplicates = twice.RootElement.GetProperty("flows").GetArrayLength();
+                using var oldest = JsonDocument.Parse(await http.GetStringAsync(new Uri(api2, "api/v1/flows?after=-1&limit=1")));
+                var firstOfRun2 = oldest.RootElement.GetProperty("flows")[0].GetProperty("time").GetDateTimeOffset();
+                output.WriteLine($"kill -9 {(newestTime - resume).TotalMilliseconds:N0} ms after the last checkpoint: {duplicates:N0} flows processed twice " +
+                                 $"(bound: {Rate} flows/s x {Every.TotalSeconds:0} s period); run #2 resumed at {firstOfRun2:HH:mm:ss.fff}, checkpoint at {resume:HH:mm:ss.fff}");
+                Assert.True(firstOfRun2 >= resume && firstOfRun2 <= newestTime, "run #2 must resume after the checkpoint and before run #1's newest flow (no gap)");
+                Assert.InRange(duplicates, 0, (int)(Rate * (Every.TotalSeconds + 1)));
+            }
+        }
+    }
+}
