@@ -52,12 +52,17 @@ public static class RecordingInput
             var tail = new TailKeepingStream(stream);
             stream = new GzipCheckStream(new GZipStream(tail, CompressionMode.Decompress), tail);
         }
-        var bom = ReadPrefix(stream, 3);
-        if (bom.Length >= 3 && bom[0] == 0xEF && bom[1] == 0xBB && bom[2] == 0xBF) return stream;
+        var bom = ReadPrefix(stream, 4);
+        if (bom.Length >= 3 && bom[0] == 0xEF && bom[1] == 0xBB && bom[2] == 0xBF) return new PrefixedStream(bom[3..], stream);
         if (bom.Length >= 2 && (bom[0], bom[1]) is (0xFF, 0xFE) or (0xFE, 0xFF))
         {
-            var encoding = bom[0] == 0xFF ? Encoding.Unicode : Encoding.BigEndianUnicode;
-            return Encoding.CreateTranscodingStream(new PrefixedStream(bom[2..], stream), encoding, Encoding.UTF8);
+            // JSON starts with ASCII: in UTF-16 one of its first two bytes is 0. A UTF-16 BOM before UTF-8 text
+            // (an editor's doing) is dropped and the text read as UTF-8.
+            var littleEndian = bom[0] == 0xFF;
+            var utf16 = bom.Length == 4 && (littleEndian ? bom[3] == 0 : bom[2] == 0);
+            if (!utf16) return new PrefixedStream(bom[2..], stream);
+            return Encoding.CreateTranscodingStream(new PrefixedStream(bom[2..], stream),
+                littleEndian ? Encoding.Unicode : Encoding.BigEndianUnicode, Encoding.UTF8);
         }
         return new PrefixedStream(bom, stream);
     }

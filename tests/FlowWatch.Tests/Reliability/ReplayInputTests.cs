@@ -146,6 +146,17 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, BadLines(report));
     }
 
+    [Fact]
+    public async Task Utf16BomBeforeUtf8Text_IsDropped_AndTheTextRead()
+    {
+        var path = Path.Combine(_dir, "bom-mixed.jsonl");
+        await File.WriteAllBytesAsync(path, [0xFF, 0xFE, .. Encoding.UTF8.GetBytes(Lines(10))]);
+        var (code, report, _, _) = await Replay(path);
+        Assert.Equal(0, code);
+        Assert.Equal(10, Flows(report));
+        Assert.Equal(0, BadLines(report));
+    }
+
     [DllImport("libc", SetLastError = true)]
     private static extern int mkfifo(string path, uint mode);
 
