@@ -54,6 +54,7 @@ public sealed class FlowIntake
     public async Task PumpAsync(bool live, CancellationToken ct)
     {
         var reader = _channel.Reader;
+        _pipeline.Live = live;
         var lastWall = DateTimeOffset.UtcNow;
         var lastEvent = DateTimeOffset.MinValue;
         try
