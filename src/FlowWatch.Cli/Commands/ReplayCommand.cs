@@ -71,6 +71,7 @@ public static class ReplayCommand
         var quiet = args.Flag("quiet") || format == "json";
         List<IReadOnlyList<string>> timelines = args.Flag("each") ? args.Positionals.Select(f => (IReadOnlyList<string>)[f]).ToList() : [args.Positionals];
         var summaries = new List<ReplaySummary>();
+        if (!quiet) Console.Error.WriteLine($"  replaying {args.Positionals.Count} file(s){(args.Flag("each") ? " one by one" : ", merged by event time")} …");
         foreach (var files in timelines)
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();

@@ -14,7 +14,7 @@ namespace FlowWatch.Replay;
 /// </remarks>
 public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, int badLineSamples = 20)
 {
-    /// <summary>Called every so many flows with the count so far, for progress output.</summary>
+    /// <summary>Called about once a second of wall time with the count so far, for progress output.</summary>
     public Action<long>? Progress { get; init; }
 
     /// <summary>Event time to run on past the last flow so pending timeouts (DNS no-answer, handshakes) can fire.</summary>
@@ -29,7 +29,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
         var findings = new List<Finding>();
         using var sub = pipeline.Findings.Subscribe(findings.Add);
         var bad = new List<BadLine>();
-        long badCount = 0, flows = 0;
+        long badCount = 0, flows = 0, lastProgress = 0;
         var perFile = new long[files.Count];
         var lost = new Dictionary<string, ulong>();
         var readers = new List<IEnumerator<(RecordedItem Item, BadTime? Bad)>>(files.Count);
@@ -43,7 +43,11 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
             {
                 ct.ThrowIfCancellationRequested();
                 pipeline.Process(head.Flow);
-                if (++flows % 100_000 == 0) Progress?.Invoke(flows);
+                if ((++flows & 63) == 0 && Progress is not null && watch.ElapsedMilliseconds - lastProgress >= 1000)
+                {
+                    lastProgress = watch.ElapsedMilliseconds;
+                    Progress(flows);
+                }
                 Pull(head.Reader);
             }
         }
