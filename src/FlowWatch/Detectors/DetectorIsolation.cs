@@ -15,7 +15,8 @@ namespace FlowWatch.Detectors;
 /// subscribed after it. So each detector gets its own view of the context: flows, cluster changes and scheduled work
 /// are delivered through guards that catch, count (<c>flowwatch_detector_errors_total{detector}</c>) and log what the
 /// detector throws, then carry on with the next item. A detector whose <see cref="IDetector.Attach"/> throws is
-/// counted and runs no further; the others are unaffected.
+/// counted and runs no further; the others are unaffected. An Rx timer (Observable.Interval) whose observer throws is
+/// ended by Rx itself after the throw is caught here: that detector loses the timer, the pipeline and the others do not.
 /// </remarks>
 public sealed partial class DetectorIsolation
 {
