@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using FlowWatch.Hubble.Proto.Flow;
 using FlowWatch.Hubble.Proto.Observer;
 using FlowWatch.Hubble.Proto.Relay;
@@ -156,9 +157,11 @@ public sealed class SimulatorServiceTests(LiveSimulator sim) : IClassFixture<Liv
         Assert.Equal(new HashSet<string> { "sim-node-1", "sim-node-3" }, await Nodes(new GetFlowsRequest
         {
             Number = 2_000,
-            Whitelist = { new FlowFilter { NodeName = { "sim-node-1" } }, new FlowFilter { NodeName = { "sim/sim-node-3" } } },
+            Whitelist = { new FlowFilter { NodeName = { "sim-node-1" } }, new FlowFilter { NodeName = { "default/sim-node-3" } } },
         }));
         Assert.Equal(4, (await Nodes(new GetFlowsRequest { Number = 2_000, Whitelist = { new FlowFilter { NodeName = { "sim-*" } } } })).Count);
+        // As in Hubble: a node name without a cluster is in cluster "default", whatever the agent calls its cluster.
+        Assert.Empty(await Nodes(new GetFlowsRequest { Number = 100, Whitelist = { new FlowFilter { NodeName = { "sim/sim-node-1" } } } }));
         Assert.Empty(await Nodes(new GetFlowsRequest { Number = 100, Whitelist = { new FlowFilter { NodeName = { "other-cluster/sim-node-1" } } } }));
         var withoutOne = await Nodes(new GetFlowsRequest { Number = 2_000, Blacklist = { new FlowFilter { NodeName = { "sim-node-1" } } } });
         Assert.Equal(3, withoutOne.Count);
@@ -185,16 +188,32 @@ public sealed class SimulatorServiceTests(LiveSimulator sim) : IClassFixture<Liv
     }
 
     [Fact]
-    public async Task UnsupportedFilterField_IsRefused_NotIgnored()
+    public async Task UnknownFilterField_IsRefused_NotIgnored()
+    {
+        // A FlowFilter field from a newer Cilium (http_url = 31) arrives as an unknown field: refused, naming it.
+        var filter = new FlowFilter { DnsQuery = { "example" } };
+        var bytes = filter.ToByteArray().Concat(new byte[] { (31 << 3) | 2, 1, (byte)'x' }).ToArray();
+        using var call = sim.Client.GetFlows(new GetFlowsRequest
+        {
+            Number = 10,
+            Whitelist = { FlowFilter.Parser.ParseFrom(bytes) },
+        }, cancellationToken: Timeout());
+        var e = await Assert.ThrowsAsync<RpcException>(() => Read(call, int.MaxValue));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("field number 31", e.Status.Detail);
+    }
+
+    [Fact]
+    public async Task MalformedFilterValue_IsAnInvalidArgument_NamingTheField()
     {
         using var call = sim.Client.GetFlows(new GetFlowsRequest
         {
             Number = 10,
-            Whitelist = { new FlowFilter { DnsQuery = { "example" } } },
+            Whitelist = { new FlowFilter { HttpStatusCode = { "6xx" } } },
         }, cancellationToken: Timeout());
         var e = await Assert.ThrowsAsync<RpcException>(() => Read(call, int.MaxValue));
-        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
-        Assert.Contains("dns_query", e.Status.Detail);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("http_status_code", e.Status.Detail);
     }
 
     [Fact]
