@@ -11,7 +11,7 @@ namespace FlowWatch.Tests.Hubble.Conformance;
 /// <remarks>
 /// Without since or number Hubble reads from the oldest entry and stops at the first flow after until, whatever the
 /// filter, so "--all --until T" names the same stretch of the ring in every query while the generator keeps writing.
-/// The ring (65,536 entries at 400 flows/s) holds that stretch for minutes.
+/// The ring (2^20 entries at 400 flows/s) holds that stretch for 40 minutes, however slowly a loaded machine runs the tests.
 /// </remarks>
 public sealed class SimulatorSnapshot : IAsyncLifetime
 {
@@ -20,7 +20,7 @@ public sealed class SimulatorSnapshot : IAsyncLifetime
 
     public SimulatorHost Host { get; } = new(new SimulatorOptions
     {
-        Listen = "127.0.0.1:0", Nodes = 5, FlowsPerSecond = 400, BufferSize = 65_536, Scenarios = ScenarioSet.All, Seed = 7,
+        Listen = "127.0.0.1:0", Nodes = 5, FlowsPerSecond = 400, BufferSize = 1 << 20, Scenarios = ScenarioSet.All, Seed = 7,
     });
 
     public string Server => $"127.0.0.1:{Host.EndPoint!.Port}";
