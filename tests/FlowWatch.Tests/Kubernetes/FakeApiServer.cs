@@ -130,6 +130,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         var initialEvents = query["sendInitialEvents"] == "true";
         if (initialEvents && InvalidWatchList(resource, bookmarks, query["resourceVersionMatch"]) is { } invalid)
         {
+            resource.CountRefusedWatchList();
             ctx.Response.StatusCode = 422;
             await ctx.Response.WriteAsync(Status(422, "Invalid", invalid));
             return;

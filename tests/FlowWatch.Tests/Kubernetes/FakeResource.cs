@@ -42,6 +42,9 @@ internal sealed partial class FakeResource(FakeApiServer server, string apiVersi
     public int ListsStarted { get; private set; }
     public int WatchRequests { get; private set; }
     public int WatchListRequests { get; private set; }
+    public int RefusedWatchLists { get; private set; }
+
+    public void CountRefusedWatchList() { lock (_gate) RefusedWatchLists++; }
     public List<string> WatchResourceVersions { get; } = [];
     /// <summary>The <c>limit</c> of every list request, and how many continue requests answered 410.</summary>
     public List<int?> ListLimits { get; } = [];
