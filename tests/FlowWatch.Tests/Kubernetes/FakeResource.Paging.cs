@@ -50,7 +50,7 @@ internal sealed partial class FakeResource
         {
             if (!TryDecode(continueToken, out rv, out var startKey, out number))
                 return Error(400, "BadRequest", $"continue key is not valid: {continueToken}");
-            if (rv < _compactedBelow || !_snapshots.TryGetValue(rv, out snapshot!))
+            if (rv < _compactedBelow - 1 || !_snapshots.TryGetValue(rv, out snapshot!))
             {
                 ExpiredContinues++;
                 // As the real server: a token for the rest of the list, read at the latest version (inconsistent).

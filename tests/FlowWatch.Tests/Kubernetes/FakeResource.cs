@@ -104,14 +104,14 @@ internal sealed partial class FakeResource(FakeApiServer server, string apiVersi
         }
     }
 
-    /// <summary>Forgets history (as etcd compaction does): older watches get 410 Gone, older continue tokens 410 Expired.</summary>
+    /// <summary>Compacts at the current version (as etcd does): watches and continue tokens from older versions get 410; the current state stays readable.</summary>
     public void Compact()
     {
         lock (_gate)
         {
             _compactedBelow = server.CurrentResourceVersion + 1;
             _history.Clear();
-            foreach (var rv in _snapshots.Keys.Where(rv => rv < _compactedBelow).ToList()) _snapshots.Remove(rv);
+            foreach (var rv in _snapshots.Keys.Where(rv => rv < _compactedBelow - 1).ToList()) _snapshots.Remove(rv);
         }
     }
 

@@ -26,7 +26,7 @@ public sealed class TypedObjectsReleasedTests
             {
                 var page = await client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct);
                 // Counted here, with the watcher suspended on this request (its stack frames gone), so only what it keeps counts.
-                aliveWhenAsked.Add(Alive(probes));
+                aliveWhenAsked.Add(await AliveAfterSettling(probes));
                 Probe(probes, page);
                 return page;
             },
@@ -52,6 +52,20 @@ public sealed class TypedObjectsReleasedTests
     {
         probes.Add(new WeakReference(page));
         foreach (var item in page.Items) probes.Add(new WeakReference(item));
+    }
+
+    /// <summary>Earlier pages still reachable; polled for up to 2 s, because the response can arrive on another thread in
+    /// the microseconds before the watcher's own frame (which still names the previous page) has returned.</summary>
+    private static async Task<int> AliveAfterSettling(List<WeakReference> probes)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        var alive = Alive(probes);
+        while (alive > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+            alive = Alive(probes);
+        }
+        return alive;
     }
 
     private static int Alive(List<WeakReference> probes)
