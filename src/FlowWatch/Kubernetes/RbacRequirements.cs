@@ -23,9 +23,12 @@ public static class RbacRequirements
     /// <summary>Only with <c>--remediate=evict</c> (deploy/flowwatch-remediation.yaml).</summary>
     public static readonly RbacRule Evictions = new("", "pods/eviction", ["create"]);
 
+    /// <summary>Only with remediation on: leader election among replicas on a coordination.k8s.io/v1 Lease (read, create once, renew).</summary>
+    public static readonly RbacRule Leases = new("coordination.k8s.io", "leases", ["get", "create", "update"]);
+
     /// <summary>What the base Deployment's ClusterRole grants .</summary>
     public static readonly IReadOnlyList<RbacRule> Base = [Pods, Services, Nodes, EndpointSlices, CiliumEndpoints, CiliumNodes, Events, TokenReviews];
 
     /// <summary>What the remediation variant adds.</summary>
-    public static readonly IReadOnlyList<RbacRule> Remediation = [PodsGet, Evictions];
+    public static readonly IReadOnlyList<RbacRule> Remediation = [PodsGet, Evictions, Leases];
 }

@@ -17,7 +17,11 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private long _rv = 100;
 
-    private FakeApiServer(WebApplication app) => _app = app;
+    private FakeApiServer(WebApplication app)
+    {
+        _app = app;
+        Leases = new FakeLeases(this);
+    }
 
     public Uri Address { get; private set; } = null!;
     public FakeResource Pods => _resources["/api/v1/pods"];
@@ -26,6 +30,11 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     public FakeResource EndpointSlices => _resources["/apis/discovery.k8s.io/v1/endpointslices"];
     public FakeResource CiliumEndpoints => _resources["/apis/cilium.io/v2/ciliumendpoints"];
     public FakeResource CiliumNodes => _resources["/apis/cilium.io/v2/ciliumnodes"];
+
+    public FakeLeases Leases { get; }
+
+    /// <summary>A granted eviction deletes the pod, as the real API server does (once its grace period is over).</summary>
+    public bool EvictionsDeletePods { get; set; }
 
     /// <summary>Every POST: its path and body.</summary>
     public ConcurrentQueue<(string Path, JsonNode Body)> Posts { get; } = new();
@@ -72,11 +81,18 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "";
+        if (path.StartsWith(FakeLeases.Prefix, StringComparison.Ordinal) && path.Contains("/leases", StringComparison.Ordinal))
+        {
+            await Leases.HandleAsync(ctx, path);
+            return;
+        }
         if (ctx.Request.Method == "POST" || ctx.Request.Method == "PATCH")
         {
             var body = await JsonNode.ParseAsync(ctx.Request.Body) ?? new JsonObject();
             (ctx.Request.Method == "POST" ? Posts : Patches).Enqueue((path, body));
             var status = path.EndsWith("/eviction", StringComparison.Ordinal) ? EvictionStatus : ctx.Request.Method == "POST" ? 201 : 200;
+            if (status == 201 && EvictionsDeletePods && path.EndsWith("/eviction", StringComparison.Ordinal) && path.Split('/') is { Length: 8 } p
+                && Pods.Get(p[4], p[6]) is not null) Pods.Delete(p[4], p[6]);
             ctx.Response.StatusCode = status;
             ctx.Response.ContentType = "application/json";
             if (status >= 400) await ctx.Response.WriteAsync(Status(status, "refused by the fake API server"));
