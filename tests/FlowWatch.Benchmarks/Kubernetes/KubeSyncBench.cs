@@ -117,10 +117,15 @@ internal static class KubeSyncBench
         Console.WriteLine($"kube_sync.peak_rss_mb: {Mb(peakRss):F0}");
         Console.WriteLine($"kube_sync.steady_heap_mb: {Mb(steady - baseline):F0}");
         Console.WriteLine($"kube_sync.steady_rss_mb: {Mb(rss):F0}");
-        Console.WriteLine($"kube_sync.peak_to_steady_heap: {(double)(peakHeap - baseline) / (steady - baseline):F2}");
+        var ratio = (double)(peakHeap - baseline) / (steady - baseline);
+        // The bound the README states: a page of typed objects and the garbage the GC has not yet collected, no more.
+        var bound = watchList ? 1.5 : limit == 0 ? double.PositiveInfinity : 2.0;
+        Console.WriteLine($"kube_sync.peak_to_steady_heap: {ratio:F2}");
+        Console.WriteLine($"kube_sync.peak_to_steady_bound: {bound:F1}");
+        Console.WriteLine($"kube_sync.within_bound: {(ratio <= bound ? "yes" : "NO")}");
         server.StandardInput.Close();
         if (!server.WaitForExit(10_000)) server.Kill();
-        return 0;
+        return ratio <= bound ? 0 : 3;
     }
 
     private static WatchOptions Options(int? limit, bool watchList) =>
