@@ -5,6 +5,7 @@ using FlowWatch.Benchmarks;
 // One run, the same pre-recorded bytes for every contender; figures as `name: value` lines.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] is "--kube-sync" or "--kube-api-serve") return FlowWatch.Benchmarks.Kubernetes.KubeSyncBench.Run(args);
 var options = BenchOptions.Parse(args);
 if (options is null) return 1;
 Console.WriteLine($"# {Environment.ProcessorCount} cores, load average {LoadAverage()}, {DateTime.UtcNow:u}");

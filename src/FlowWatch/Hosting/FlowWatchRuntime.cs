@@ -72,7 +72,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         var pipelineMetrics = new Metrics.PipelineMetrics(MetricFactory);
         Ingest = new IngestHealth(options.Ingest, pipelineMetrics.EventTimeLag, MetricFactory, () => Intake?.Depth ?? 0);
         Sinks.Add(Ingest);
-        Pipeline = new FlowPipeline(running, MetricFactory, Sinks);
+        Pipeline = new FlowPipeline(running, MetricFactory, Sinks) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);

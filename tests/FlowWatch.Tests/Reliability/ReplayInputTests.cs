@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace FlowWatch.Tests.Reliability;
 
 /// <summary>Hostile recordings into the built <c>flowwatch replay</c>: every input is bounded while it is read, damage is
-/// reported as what it is with the line it stopped at and exit code 3, pipes, FIFOs and stdin work, SIGTERM is honoured.</summary>
+/// reported as what it is with the line it stopped at and exit code 4, pipes, FIFOs and stdin work, SIGTERM is honoured.</summary>
 public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
 {
     private const long MemoryBound = 400L << 20;
@@ -36,10 +36,10 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
         return (code, JsonDocument.Parse(stdout).RootElement.Clone(), stderr, cli.PeakRssBytes);
     }
 
-    private static long Flows(JsonElement report) => report.GetProperty("flowsRead").GetInt64();
-    private static long BadLines(JsonElement report) => report.GetProperty("badLines").GetInt64();
+    private static long Flows(JsonElement report) => report.GetProperty("flows_read").GetInt64();
+    private static long BadLines(JsonElement report) => report.GetProperty("bad_lines").GetInt64();
     private static string BadReasons(JsonElement report) =>
-        string.Join(" | ", report.GetProperty("badLineSamples").EnumerateArray().Select(b => $"line {b.GetProperty("lineNumber")}: {b.GetProperty("reason").GetString()}"));
+        string.Join(" | ", report.GetProperty("bad_line_samples").EnumerateArray().Select(b => $"line {b.GetProperty("line_number")}: {b.GetProperty("reason").GetString()}"));
 
     [Fact]
     public async Task LineOf200MB_IsRefusedWhileReading_WithoutHoldingIt()
@@ -63,7 +63,7 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task GzipBomb_IsReportedAsSuch_InBoundedMemory_ExitCode3()
+    public async Task GzipBomb_IsReportedAsSuch_InBoundedMemory_ExitCode4()
     {
         var path = Path.Combine(_dir, "bomb.jsonl.gz");
         await using (var f = File.Create(path))
@@ -75,7 +75,7 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
         }
         var (code, report, stderr, peak) = await Replay(path);
         output.WriteLine($"gzip bomb ({new FileInfo(path).Length >> 10} KiB → 512 MiB): exit {code}, peak RSS {peak >> 20} MB; {BadReasons(report)}");
-        Assert.Equal(3, code);
+        Assert.Equal(4, code);
         Assert.Equal(1, Flows(report));
         Assert.Contains("gzip bomb", BadReasons(report));
         Assert.True(peak < MemoryBound, $"peak RSS {peak >> 20} MB on a gzip bomb (bound {MemoryBound >> 20} MB); {stderr}");
@@ -108,25 +108,26 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
         await using (var f = new FileStream(path, FileMode.Open)) f.SetLength(cut);
         var (code, report, _, _) = await Replay(path);
         output.WriteLine($"cut gzip: exit {code}; {BadReasons(report)}");
-        Assert.Equal(3, code);
+        Assert.Equal(4, code);
         Assert.Equal(40, Flows(report));
         Assert.Contains("truncated gzip", BadReasons(report));
         Assert.Contains("stopped at line 41", BadReasons(report));
     }
 
     [Fact]
-    public async Task GzipWithABadCrc_IsReportedCorrupt_ExitCode3()
+    public async Task GzipWithABadCrc_IsReportedCorrupt_ExitCode4()
     {
         var path = Path.Combine(_dir, "crc.jsonl.gz");
         await using (var f = File.Create(path))
         await using (var gz = new GZipStream(f, CompressionLevel.Optimal))
-            await gz.WriteAsync(Encoding.UTF8.GetBytes(Lines(20)));
+            await gz.WriteAsync(Encoding.UTF8.GetBytes(Lines(5000)));
         var bytes = await File.ReadAllBytesAsync(path);
         bytes[^8] ^= 0xFF;   // first byte of the trailer's CRC-32
         await File.WriteAllBytesAsync(path, bytes);
         var (code, report, _, _) = await Replay(path);
         output.WriteLine($"bad CRC: exit {code}; {BadReasons(report)}");
-        Assert.Equal(3, code);
+        Assert.Equal(4, code);
+        Assert.True(Flows(report) > 0, "the lines before the damaged end are delivered");
         Assert.Contains("corrupt gzip", BadReasons(report));
         Assert.DoesNotContain("unsupported compression method", BadReasons(report));
     }
@@ -190,7 +191,7 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
             await writer.WriteAsync(Encoding.UTF8.GetBytes(Lines(30)));
         var (code, stdout, stderr) = await cli.WaitAsync(Timeout);
         Assert.True(code == 0, stderr);
-        Assert.Equal(30, JsonDocument.Parse(stdout).RootElement.GetProperty("flowsRead").GetInt64());
+        Assert.Equal(30, JsonDocument.Parse(stdout).RootElement.GetProperty("flows_read").GetInt64());
     }
 
     [Fact]
@@ -216,7 +217,7 @@ public sealed class ReplayInputTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("line 2: JSON object holds no flow", reasons);
         Assert.Contains("line 3: time", reasons);
         Assert.Contains("line 4: time", reasons);
-        var lost = report.GetProperty("lostEvents");
+        var lost = report.GetProperty("lost_events");
         Assert.Equal(5UL, lost.GetProperty("unknown").GetUInt64());
         Assert.Equal(ulong.MaxValue, lost.GetProperty("HUBBLE_RING_BUFFER").GetUInt64());
         Assert.False(lost.TryGetProperty("99", out _));
