@@ -31,11 +31,16 @@ public static class ReplayBench
             if (hubble is null) Console.WriteLine("# replay: ../shared/bin/hubble not found; the hubble contender DID NOT RUN");
             var bytes = File.ReadAllBytes(path);
             var results = new Dictionary<string, List<double>>();
-            void Add(string name, double seconds) => (results.TryGetValue(name, out var l) ? l : results[name] = []).Add(lines / seconds);
+            var cpu = new Dictionary<string, List<double>>();
+            void Add(string name, (double Wall, double Cpu) t)
+            {
+                (results.TryGetValue(name, out var l) ? l : results[name] = []).Add(lines / t.Wall);
+                (cpu.TryGetValue(name, out var c) ? c : cpu[name] = []).Add(lines / t.Cpu);
+            }
             Time(() => ReaderOnly(path));   // warm-up: JIT, intern tables
             for (var round = 0; round < options.Repeats; round++)
             {
-                if (hubble is not null) Add("hubble_observe", Time(() => Hubble(hubble, path)));
+                if (hubble is not null) Add("hubble_observe", Hubble(hubble, path));
                 Add("flowwatch_reader", Time(() => ReaderOnly(path)));
                 Add("flowwatch_replay", Time(() => Replay(path)));
                 Add("json_decoder_only", Time(() => DecodeLines(bytes)));
@@ -44,11 +49,13 @@ public static class ReplayBench
             // The former path (Google.Protobuf's JSON parser and the converter) is slow: timed on a tenth of the file.
             var tenth = Math.Max(1, lines / 10);
             var reference = Time(() => ReferenceParser(path, tenth));
-            results["reference_google_json_parser"] = [tenth / reference];
+            results["reference_google_json_parser"] = [tenth / reference.Wall];
+            cpu["reference_google_json_parser"] = [tenth / reference.Cpu];
             foreach (var (name, rates) in results)
             {
                 Console.WriteLine($"replay.{input.Name}.{name}.lines_per_second: {rates.Max():F0}");
                 if (rates.Count > 1) Console.WriteLine($"replay.{input.Name}.{name}.lines_per_second_min: {rates.Min():F0}");
+                Console.WriteLine($"replay.{input.Name}.{name}.lines_per_cpu_second: {cpu[name].Max():F0}");
             }
             if (results.TryGetValue("hubble_observe", out var h))
             {
@@ -57,28 +64,44 @@ public static class ReplayBench
                 // Per round: the two back to back, so a burst of load elsewhere hits both.
                 var perRound = results["flowwatch_replay"].Zip(h, (f, x) => f / x).ToList();
                 Console.WriteLine($"replay.{input.Name}.ratio_replay_to_hubble_observe_per_round: {string.Join(' ', perRound.Select(r => r.ToString("F1")))}");
+                // CPU seconds (user + system, every thread) per line: what the other engineers' load disturbs least.
+                Console.WriteLine($"replay.{input.Name}.ratio_replay_to_hubble_observe_per_cpu_second: {cpu["flowwatch_replay"].Max() / cpu["hubble_observe"].Max():F2}");
             }
             Console.WriteLine($"replay.{input.Name}.ratio_replay_to_reference_parser: {results["flowwatch_replay"].Max() / results["reference_google_json_parser"][0]:F2}");
         }
     }
 
-    private static double Time(Action run)
+    /// <summary>Wall seconds and this process's CPU seconds (every thread, GC included).</summary>
+    private static (double Wall, double Cpu) Time(Action run)
     {
         GC.Collect();
+        var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         run();
-        return watch.Elapsed.TotalSeconds;
+        watch.Stop();
+        process.Refresh();
+        return (watch.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu).TotalSeconds);
     }
 
-    private static void Hubble(string hubble, string path)
+    // The shell waits for hubble, then prints its own /proc stat: cutime and cstime are hubble's CPU, in clock ticks.
+    private static (double Wall, double Cpu) Hubble(string hubble, string path)
     {
-        using var process = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"exec '{hubble}' observe --input-file '{path}' -o jsonpb --all > /dev/null"])
+        var script = $"'{hubble}' observe --input-file '{path}' -o jsonpb --all > /dev/null || exit $?; cat /proc/$$/stat";
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", script])
         {
-            RedirectStandardError = true, UseShellExecute = false,
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
         })!;
+        var stat = process.StandardOutput.ReadToEnd();
         var errors = process.StandardError.ReadToEnd();
         process.WaitForExit();
+        watch.Stop();
         if (process.ExitCode != 0) throw new InvalidOperationException($"hubble observe exited {process.ExitCode}: {errors}");
+        // Fields after the command name's closing parenthesis: state is field 3, cutime 16, cstime 17.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = double.Parse(fields[13]) + double.Parse(fields[14]);
+        return (watch.Elapsed.TotalSeconds, ticks / 100.0);
     }
 
     private static long ReaderOnly(string path)
