@@ -1,8 +1,8 @@
 using FlowWatch.Flows;
 using FlowWatch.Hubble;
-using FlowWatch.Hubble.Proto.Observer;
-using Google.Protobuf;
-using PbFlow = FlowWatch.Hubble.Proto.Flow.Flow;
+using System.Buffers;
+using System.Text;
+using FlowWatch.Flows.Json;
 
 namespace FlowWatch.Replay;
 
@@ -25,8 +25,8 @@ public sealed record BadLine(long LineNumber, string Reason, bool EndsInput = fa
 /// </remarks>
 public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1 << 20)
 {
-    // Every Cilium release adds fields (emitter, trace_reason, node_labels, ...): skip what we do not declare.
-    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+    // One decoder (and its intern tables) per thread that reads, shared by every file that thread reads.
+    private readonly ThreadLocal<FlowJsonDecoder> _decoder = new(() => new FlowJsonDecoder(converter.Pool));
 
     /// <summary>Decompressed bytes a line without a newline may run to before the input is given up on (a gzip bomb is one endless line).</summary>
     public long RunawayLineBytes { get; init; } = 64L << 20;
@@ -104,56 +104,49 @@ public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1
     /// <summary>The one place a line becomes a record: the bytes of one line (no newline) to a flow, a lost-events notice, a bad line or nothing (blank, node status).</summary>
     public RecordedItem DecodeLine(ReadOnlySpan<byte> line, long lineNumber, string? fallbackNode = null)
     {
-        var trimmed = line.Trim(" \t"u8);
+        var trimmed = line.Trim(" \t\r"u8);
         if (trimmed.IsEmpty) return default;
-        if (trimmed[0] != (byte)'{') return Bad(lineNumber, "not a JSON object");
-        return ParseLine(System.Text.Encoding.UTF8.GetString(trimmed), lineNumber, fallbackNode);
+        return ParseLine(trimmed, lineNumber, fallbackNode);
     }
 
     public RecordedItem ParseLine(string line, long lineNumber, string? fallbackNode = null)
     {
         if (line.Length > maxLineBytes)
-            return Bad(lineNumber, $"line is {line.Length} characters, over the {maxLineBytes} limit");
-        var trimmed = line.AsSpan().TrimStart();
+            return Bad(lineNumber, $"line is {line.Length} characters, over the {maxLineBytes}-byte limit");
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(line.Length));
+        try { return ParseLine(buffer.AsSpan(0, Encoding.UTF8.GetBytes(line, buffer)), lineNumber, fallbackNode); }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
+    }
+
+    /// <summary>One line's UTF-8 bytes (without its newline) to a flow, a lost-events notice, nothing (node status) or a bad line.</summary>
+    public RecordedItem ParseLine(ReadOnlySpan<byte> line, long lineNumber, string? fallbackNode = null)
+    {
+        var trimmed = line.TrimStart(" \t\r\n"u8);
         if (trimmed.IsEmpty || trimmed[0] != '{') return Bad(lineNumber, "not a JSON object");
         try
         {
-            var response = Parser.Parse<GetFlowsResponse>(line);
-            switch (response.ResponseTypesCase)
+            var decoded = _decoder.Value!.Decode(line, fallbackNode);
+            return decoded.Kind switch
             {
-                case GetFlowsResponse.ResponseTypesOneofCase.Flow:
-                    return Problem(response.Flow) is { } problem
-                        ? Bad(lineNumber, problem)
-                        : new RecordedItem(converter.Convert(response.Flow, NodeOr(response.NodeName, fallbackNode)), null, 0, null);
-                case GetFlowsResponse.ResponseTypesOneofCase.LostEvents:
-                    return new RecordedItem(null, LostEventSourceNames.Of(response.LostEvents.Source), response.LostEvents.NumEventsLost, null);
-                case GetFlowsResponse.ResponseTypesOneofCase.NodeStatus:
-                    return default;
-            }
-            // `hubble observe -o json` writes the Flow itself.
-            var flow = Parser.Parse<PbFlow>(line);
-            return Problem(flow) is { } bad ? Bad(lineNumber, bad) : new RecordedItem(converter.Convert(flow, fallbackNode), null, 0, null);
+                ResponseKind.Flow => Problem(decoded.Flow!) is { } problem ? Bad(lineNumber, problem) : new RecordedItem(decoded.Flow, null, 0, null),
+                ResponseKind.LostEvents => new RecordedItem(null, LostEventSourceNames.Of(decoded.LostSource), decoded.LostCount, null),
+                _ => default,
+            };
         }
-        catch (InvalidProtocolBufferException e) { return Bad(lineNumber, Short(e.Message)); }
-        catch (InvalidJsonException e) { return Bad(lineNumber, "invalid JSON: " + Short(e.Message)); }
         catch (FormatException e) { return Bad(lineNumber, Short(e.Message)); }
-        catch (InvalidOperationException e) { return Bad(lineNumber, Short(e.Message)); }
+        catch (OverflowException e) { return Bad(lineNumber, Short(e.Message)); }
+        catch (ArgumentOutOfRangeException e) { return Bad(lineNumber, Short(e.Message)); }
     }
 
-    /// <summary>Latest flow time a stored nanosecond count can hold (2262-04-11).</summary>
-    private const long MaxSeconds = long.MaxValue / 1_000_000_000 - 1;
-
-    /// <summary>Why a parsed flow cannot be used, or null: no fields at all, or a time outside 1970..2262 (it would wrap).</summary>
-    private static string? Problem(PbFlow flow)
+    /// <summary>Why a decoded flow cannot be used, or null: no fields at all, or a time before 1970 (it would wrap).</summary>
+    private static string? Problem(FlowRecord flow)
     {
-        if (flow.Time is null && flow.IP is null && flow.L4 is null && flow.Verdict == 0)
+        if (flow.TimeNanos == 0 && flow.SourceIp.IsNone && flow.DestinationIp.IsNone && flow.Verdict == Verdict.Unknown && flow.Protocol == L4Protocol.None)
             return "JSON object holds no flow (no time, IP, l4 or verdict)";
-        if (flow.Time is { } t && (t.Seconds < 0 || t.Seconds > MaxSeconds || t.Nanos is < 0 or > 999_999_999))
-            return $"time {t.Seconds}s {t.Nanos}ns is outside 1970-01-01..2262-04-11, which FlowWatch cannot represent";
+        if (flow.TimeNanos < 0)
+            return "time is outside 1970-01-01..2262-04-11, which FlowWatch cannot represent";
         return null;
     }
-
-    private static string? NodeOr(string node, string? fallback) => node.Length != 0 ? node : fallback;
 
     private static RecordedItem Bad(long line, string reason) => new(null, null, 0, new BadLine(line, reason));
 
