@@ -48,7 +48,7 @@ public sealed class ManifestTests
     public void EveryManifest_LoadsStrictly_IntoTypedObjects()
     {
         var files = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "deploy"), "*.yaml").Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(["flowwatch-remediation.yaml", "flowwatch.yaml"], files);
+        Assert.Equal(["flowwatch-reader.yaml", "flowwatch-remediation.yaml", "flowwatch.yaml"], files);
         foreach (var file in files)
         {
             var objects = Load(file!);
