@@ -142,5 +142,7 @@ public static class HealthReport
         }
     }
 
-    private static string Humanise(string name) => name.Replace('_', ' ');
+    // "latency_p50_ms" reads "latency p50": the value carries its unit.
+    private static string Humanise(string name) =>
+        (name.EndsWith("_ms", StringComparison.Ordinal) || name.EndsWith("_seconds", StringComparison.Ordinal) ? name[..name.LastIndexOf('_')] : name).Replace('_', ' ');
 }
