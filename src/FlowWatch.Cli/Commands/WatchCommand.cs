@@ -23,7 +23,8 @@ public static class WatchCommand
             new("node", "Only flows seen on this node (Hubble pattern: node, k8s*, cluster/node); repeatable.", "NODE"),
             new("idle-timeout", "Reopen a stream that delivers nothing for this long.", "DURATION", "60s"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
-            new("progress", "How often to print a progress line.", "DURATION", "2s"),
+            new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
+            new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
             new("kubeconfig", "Kubeconfig for cluster state (pods, services, CiliumEndpoints, ...). In a pod, the service account is used without it.", "FILE"),
             new("context", "Kubeconfig context to use (default: the current one).", "NAME"),
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
@@ -50,15 +51,25 @@ public static class WatchCommand
         var target = args.Get("hubble") ?? throw new UsageException("option '--hubble' is required (for example --hubble 127.0.0.1:4245).");
         var hubble = ClientOptions(args, target);
         var progress = Progress(args);
-        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args) };
+        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args), LiveView = View(args), Title = $"FlowWatch — watching {target}" };
         try { HttpEndpoint.ParseListen(args.Get("listen")!); }
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
         return await RunWatcherAsync(target, args.Get("listen")!, progress, null, ct, hubble, settings);
     }
 
-    /// <summary>--progress, which must be a positive duration.</summary>
+    /// <summary>--view: whether the live view is shown (auto: when stdout is a terminal that takes escape codes).</summary>
+    public static bool View(ParsedArgs args) => args.Get("view") switch
+    {
+        "live" => true,
+        "lines" => false,
+        "auto" => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb"),
+        var other => throw new UsageException($"option '--view' must be auto, live or lines (got '{other}')."),
+    };
+
+    /// <summary>--progress, which must be a positive duration; auto is 1s for the live view and 15s for progress lines.</summary>
     public static TimeSpan Progress(ParsedArgs args)
     {
+        if (args.Get("progress") == "auto") return View(args) ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(15);
         var every = args.Duration("progress");
         if (every < TimeSpan.FromMilliseconds(100))
             throw new UsageException($"option '--progress' must be at least 100ms, such as 2s or 30s (got '{args.Get("progress")}').");
@@ -146,7 +157,8 @@ public static class WatchCommand
             Detectors = settings.Detectors,
             Warn = Warn,
         }, NullLoggerFactory.Instance);
-        using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        // Under the live view only warnings are logged: info lines would scroll through its redrawn region.
+        using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LiveView ? LogLevel.Warning : LogLevel.Information));
         using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, kubeLogs) : null;
         var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
         var checkpoints = runtime.Checkpoints;
@@ -172,10 +184,10 @@ public static class WatchCommand
         Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
         settings.Started?.Invoke(runtime);
-        using var printer = new ProgressPrinter(runtime.Pipeline, runtime.Intake, source.Describe, Console.Out)
-        {
-            LostEvents = () => source.LostEvents,
-        };
+        var status = new Terminal.WatchStatus(runtime.Pipeline, runtime.Intake, source.Describe, () => source.LostEvents);
+        using Terminal.IStatusDisplay printer = settings.LiveView
+            ? new Terminal.LiveView(status, Spectre.Console.AnsiConsole.Console, settings.Title)
+            : new ProgressPrinter(status, Console.Out);
         // The pump is not cancelled with the rest: it stops when intake completes, after the queue is processed.
         using var stopPump = new CancellationTokenSource();
         var pump = runtime.RunAsync(live: true, stopPump.Token);

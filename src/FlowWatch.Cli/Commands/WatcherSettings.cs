@@ -22,6 +22,12 @@ public sealed record WatcherSettings
     public KubernetesSettings? Kubernetes { get; init; }
     public Hosting.DetectorSettings Detectors { get; init; } = Hosting.DetectorSettings.Default;
 
+    /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
+    public bool LiveView { get; init; }
+
+    /// <summary>First line of the live view's header.</summary>
+    public string Title { get; init; } = "FlowWatch";
+
     /// <summary>The --api-* , --listen-tls-*, --checkpoint* and detector flags, checked now.</summary>
     public static WatcherSettings From(ParsedArgs args)
     {
