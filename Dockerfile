@@ -12,5 +12,7 @@ COPY --from=build /app ./
 # The image's built-in unprivileged user (uid 1654); the Deployment also sets runAsNonRoot.
 USER $APP_UID
 EXPOSE 9090
-ENTRYPOINT ["dotnet", "/app/FlowWatch.Cli.dll", "watch"]
-CMD ["--hubble", "hubble-relay.kube-system.svc.cluster.local:80", "--listen", "0.0.0.0:9090"]
+# Any command runs (`docker run IMAGE replay /data/rec.jsonl`, `... flows --server ...`); with none, it watches the
+# in-cluster Relay. The Deployment in deploy/ passes its own arguments, `watch` first.
+ENTRYPOINT ["dotnet", "/app/FlowWatch.Cli.dll"]
+CMD ["watch", "--hubble", "hubble-relay.kube-system.svc.cluster.local:80", "--listen", "0.0.0.0:9090"]

@@ -8,7 +8,7 @@ namespace FlowWatch.Tests.Deploy;
 public sealed class DeploymentHardeningTests
 {
     private static readonly List<object> Objects = KubernetesYaml.LoadAllFromString(
-        File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "deploy", "flowwatch.yaml")),
+        File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "deploy", "base", "flowwatch.yaml")),
         new Dictionary<string, Type> { ["monitoring.coreos.com/v1/ServiceMonitor"] = typeof(object) });
 
     private static V1Deployment Deployment => Assert.Single(Objects.OfType<V1Deployment>());

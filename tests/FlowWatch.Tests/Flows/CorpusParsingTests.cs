@@ -15,10 +15,10 @@ public sealed class CorpusParsingTests(ITestOutputHelper output)
         return items.Where(i => i.Flow is not null).Select(i => i.Flow!).ToList();
     }
 
-    [Fact]
+    [SkippableFact]
     public void EveryLineOfEveryCorpusFile_ParsesIntoARecord()
     {
-        if (TestPaths.Corpus is null) { output.WriteLine(TestPaths.CorpusMissing); return; }
+        TestPaths.RequireCorpus();
         var reader = new FlowFileReader(new FlowConverter());
         var total = 0;
         foreach (var file in TestPaths.CorpusFiles)
@@ -36,10 +36,10 @@ public sealed class CorpusParsingTests(ITestOutputHelper output)
         Assert.True(total >= 1900, $"expected the ~1,919 corpus flows, read {total}");
     }
 
-    [Fact]
+    [SkippableFact]
     public void DroppedExport_FieldByField()
     {
-        if (TestPaths.Corpus is null) { output.WriteLine(TestPaths.CorpusMissing); return; }
+        TestPaths.RequireCorpus();
         var flows = ReadAll("cilium-docs-exporter-dropped.jsonl");
         Assert.Equal(2, flows.Count);
 
@@ -68,10 +68,10 @@ public sealed class CorpusParsingTests(ITestOutputHelper output)
         Assert.Equal(DateTimeOffset.Parse("2023-08-21T12:12:18.510175415Z").UtcTicks, tcp.Time.UtcTicks);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NewestFormat_ReadsWorkloadsIsReplyAndSkipsUnknownFields()
     {
-        if (TestPaths.Corpus is null) { output.WriteLine(TestPaths.CorpusMissing); return; }
+        TestPaths.RequireCorpus();
         var f = Assert.Single(ReadAll("tke-guide-cilium-1.19-flow.jsonl"));
         Assert.Equal("a38e44fa-b7b7-4f8f-a40b-2c1dd2621140", f.Uuid);
         Assert.Equal(Verdict.Forwarded, f.Verdict);
@@ -87,10 +87,10 @@ public sealed class CorpusParsingTests(ITestOutputHelper output)
         Assert.Equal(3, f.EventSubType);
     }
 
-    [Fact]
+    [SkippableFact]
     public void DnsFlows_CarryQueryAndRcode()
     {
-        if (TestPaths.Corpus is null) { output.WriteLine(TestPaths.CorpusMissing); return; }
+        TestPaths.RequireCorpus();
         var flows = ReadAll("hubble-otel-basic-sample-330-dns-flows.jsonl");
         var dns = flows.Where(f => f.L7?.Dns is not null).ToList();
         Assert.NotEmpty(dns);
@@ -105,10 +105,10 @@ public sealed class CorpusParsingTests(ITestOutputHelper output)
         output.WriteLine($"{dns.Count} DNS records, {nxdomain.Count} NXDOMAIN answers");
     }
 
-    [Fact]
+    [SkippableFact]
     public void OlderFormat_FallsBackToDeprecatedReplyFlag()
     {
-        if (TestPaths.Corpus is null) { output.WriteLine(TestPaths.CorpusMissing); return; }
+        TestPaths.RequireCorpus();
         var flows = ReadAll("hubble-otel-basic-sample-400-tcp-flows.jsonl");
         Assert.Contains(flows, f => f.Reply == ReplyState.Reply);
         Assert.Contains(flows, f => f.TcpFlags.HasFlag(TcpFlags.Syn | TcpFlags.Ack));

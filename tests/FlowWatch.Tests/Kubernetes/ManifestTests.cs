@@ -32,7 +32,10 @@ public sealed class ServiceMonitorEndpoint
 /// <summary>deploy/ loaded with KubernetesClient's own YAML loader into typed objects, and checked against what the code does.</summary>
 public sealed class ManifestTests
 {
-    private static readonly Dictionary<string, Type> TypeMap = new() { ["monitoring.coreos.com/v1/ServiceMonitor"] = typeof(ServiceMonitor) };
+    private static readonly Dictionary<string, Type> TypeMap = FlowWatch.Tests.Deploy.Kustomize.TypeMap;
+
+    private const string Base = "base/flowwatch.yaml";
+    private const string RemediationRbac = "components/remediation/rbac.yaml";
 
     private static string Deploy(string file) => Path.Combine(TestPaths.RepoRoot, "deploy", file);
 
@@ -47,8 +50,11 @@ public sealed class ManifestTests
     [Fact]
     public void EveryManifest_LoadsStrictly_IntoTypedObjects()
     {
-        var files = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "deploy"), "*.yaml").Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(["flowwatch-reader.yaml", "flowwatch-remediation.yaml", "flowwatch.yaml"], files);
+        // Every manifest under deploy/ but kustomize's own files (kustomization.yaml) is Kubernetes objects.
+        var root = Path.Combine(TestPaths.RepoRoot, "deploy");
+        var files = Directory.GetFiles(root, "*.yaml", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != "kustomization.yaml").Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["base/dashboards.yaml", Base, "base/prometheusrule.yaml", "components/reader/reader.yaml", RemediationRbac], files);
         foreach (var file in files)
         {
             var objects = Load(file!);
@@ -56,20 +62,20 @@ public sealed class ManifestTests
             Assert.All(objects, o => Assert.IsAssignableFrom<IKubernetesObject<V1ObjectMeta>>(o));
         }
         // The loader is strict: a misspelt field fails, so the test above can fail.
-        var misspelt = File.ReadAllText(Deploy("flowwatch.yaml")).Replace("serviceAccountName:", "serviceAcountName:");
+        var misspelt = File.ReadAllText(Deploy(Base)).Replace("serviceAccountName:", "serviceAcountName:");
         Assert.ThrowsAny<Exception>(() => KubernetesYaml.LoadAllFromString(misspelt, TypeMap, strict: true));
     }
 
     [Fact]
     public void ClusterRoles_GrantExactlyWhatTheCodeCalls()
     {
-        var role = Assert.Single(Load("flowwatch.yaml").OfType<V1ClusterRole>());
+        var role = Assert.Single(Load(Base).OfType<V1ClusterRole>());
         Assert.Equal(Grants(RbacRequirements.Base).Order(), Grants(role.Rules).Order());
-        var remediation = Assert.Single(Load("flowwatch-remediation.yaml").OfType<V1ClusterRole>());
+        var remediation = Assert.Single(Load(RemediationRbac).OfType<V1ClusterRole>());
         Assert.Equal(Grants(RbacRequirements.Remediation).Order(), Grants(remediation.Rules).Order());
 
-        var account = Assert.Single(Load("flowwatch.yaml").OfType<V1ServiceAccount>());
-        foreach (var (file, roleName) in new[] { ("flowwatch.yaml", role.Metadata.Name), ("flowwatch-remediation.yaml", remediation.Metadata.Name) })
+        var account = Assert.Single(Load(Base).OfType<V1ServiceAccount>());
+        foreach (var (file, roleName) in new[] { (Base, role.Metadata.Name), (RemediationRbac, remediation.Metadata.Name) })
         {
             var binding = Assert.Single(Load(file).OfType<V1ClusterRoleBinding>());
             Assert.Equal(roleName, binding.RoleRef.Name);
@@ -81,7 +87,7 @@ public sealed class ManifestTests
     [Fact]
     public void Deployment_IsLockedDown_ProbedAndScraped()
     {
-        var objects = Load("flowwatch.yaml");
+        var objects = Load(Base);
         var deployment = Assert.Single(objects.OfType<V1Deployment>());
         var pod = deployment.Spec.Template.Spec;
         var container = Assert.Single(pod.Containers);
