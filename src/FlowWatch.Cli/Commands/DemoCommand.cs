@@ -37,7 +37,7 @@ public static class DemoCommand
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
         await using var sim = new SimulatorHost(options);
         await sim.StartAsync(ct);
-        Console.WriteLine($"flowwatch demo: simulated cluster ({options.Nodes} nodes, {options.FlowsPerSecond:N0} flows/s, scenarios: {args.Get("scenario")}) on {sim.Address}");
+        if (!settings.Logging.Json) Console.WriteLine($"flowwatch demo: simulated cluster ({options.Nodes} nodes, {options.FlowsPerSecond:N0} flows/s, scenarios: {args.Get("scenario")}) on {sim.Address}");
         var code = await WatchCommand.RunWatcherAsync(sim.Address.ToString().TrimEnd('/'), args.Get("listen")!, progress, sim.ClusterView(), ct, settings: settings with { LiveView = view, Title = $"FlowWatch demo — {options.Nodes} simulated nodes, scenarios: {args.Get("scenario")}" });
         await sim.StopAsync();
         return code;

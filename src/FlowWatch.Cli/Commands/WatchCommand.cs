@@ -3,7 +3,6 @@ using FlowWatch.Hosting;
 using FlowWatch.Hubble;
 using FlowWatch.Remediation;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Cli.Commands;
 
@@ -147,7 +146,15 @@ public static class WatchCommand
         WatcherSettings? settings = null)
     {
         settings ??= new WatcherSettings();
-        static void Warn(string text) => Console.Error.WriteLine($"flowwatch: {text}");
+        using var logs = settings.Logging.CreateFactory(settings.LiveView);
+        var log = logs.CreateLogger("flowwatch.watch");
+        void Warn(string text) => log.LogWarning("{Problem}", text);
+        // The lines a person reads at start and stop; with --log-format json they are log records like the rest.
+        void Say(string text)
+        {
+            if (settings.Logging.Json) log.LogInformation("{Message}", text.StartsWith("flowwatch: ", StringComparison.Ordinal) ? text[11..] : text);
+            else Console.WriteLine(text);
+        }
         await using var runtime = new FlowWatchRuntime(new RuntimeOptions
         {
             Listen = listen,
@@ -156,10 +163,8 @@ public static class WatchCommand
             ExtraSinks = settings.ExtraSinks,
             Detectors = settings.Detectors,
             Warn = Warn,
-        }, NullLoggerFactory.Instance);
-        // Under the live view only warnings are logged: info lines would scroll through its redrawn region.
-        using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LiveView ? LogLevel.Warning : LogLevel.Information));
-        using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, kubeLogs) : null;
+        }, logs);
+        using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, logs, Say) : null;
         var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
         var checkpoints = runtime.Checkpoints;
         if (checkpoints is not null)
@@ -168,10 +173,10 @@ public static class WatchCommand
             if (checkpoints.ResumePoint(target) is { } resume)
             {
                 source.StartFrom(resume.NewestNanos, resume.Ids);
-                Console.WriteLine($"flowwatch: resuming {target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
+                Say($"flowwatch: resuming {target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
             }
             if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
-                Console.WriteLine($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
+                Say($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
         }
         runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
         try { await runtime.StartHttpAsync(ct); }
@@ -181,13 +186,14 @@ public static class WatchCommand
         }
         var api = settings.Security is { Options.RequiresToken: true } s
             ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
-        Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
+        Say($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
         settings.Started?.Invoke(runtime);
         var status = new Terminal.WatchStatus(runtime.Pipeline, runtime.Intake, source.Describe, () => source.LostEvents);
         using Terminal.IStatusDisplay printer = settings.LiveView
             ? new Terminal.LiveView(status, Spectre.Console.AnsiConsole.Console, settings.Title)
-            : new ProgressPrinter(status, Console.Out);
+            : settings.Logging.Json ? new Logging.LoggingStatusDisplay(status, logs) : new ProgressPrinter(status, Console.Out);
+        var connectionLog = new Logging.HubbleConnectionLog(source, logs.CreateLogger("flowwatch.hubble")).RunAsync(TimeSpan.FromMilliseconds(250), ct);
         // The pump is not cancelled with the rest: it stops when intake completes, after the queue is processed.
         using var stopPump = new CancellationTokenSource();
         var pump = runtime.RunAsync(live: true, stopPump.Token);
@@ -196,6 +202,7 @@ public static class WatchCommand
         var saving = checkpoints?.RunAsync(settings.CheckpointEvery, Warn, ct) ?? Task.CompletedTask;
         await printer.RunAsync(progressEvery, ct);
         await stream;
+        await connectionLog;
         await cluster;
         runtime.Intake.Complete();
         stopPump.CancelAfter(settings.DrainTimeout);
@@ -208,16 +215,16 @@ public static class WatchCommand
             try { checkpoints.Save(); saved = $"; checkpoint written to {checkpoints.Path}"; }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
         }
-        Console.WriteLine($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
+        Say($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
         return 0;
     }
 
-    private static KubernetesIntegration? CreateKubernetes(KubernetesSettings kube, FlowWatchRuntime runtime, ILoggerFactory logs)
+    private static KubernetesIntegration? CreateKubernetes(KubernetesSettings kube, FlowWatchRuntime runtime, ILoggerFactory logs, Action<string> say)
     {
         try
         {
             var k = KubernetesIntegration.TryCreate(kube, runtime, logs);
-            Console.WriteLine(k is null
+            say(k is null
                 ? "flowwatch: no --kubeconfig and not in a cluster: flows only, no cluster state"
                 : $"flowwatch: cluster state from the Kubernetes API; remediation {kube.Remediation.Mode}");
             return k;

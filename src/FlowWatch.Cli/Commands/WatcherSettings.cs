@@ -25,6 +25,9 @@ public sealed record WatcherSettings
     /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
     public bool LiveView { get; init; }
 
+    /// <summary>--log-level and --log-format.</summary>
+    public FlowWatch.Cli.Logging.CliLogging Logging { get; init; } = new(Microsoft.Extensions.Logging.LogLevel.Information, Json: false);
+
     /// <summary>First line of the live view's header.</summary>
     public string Title { get; init; } = "FlowWatch";
 
@@ -35,6 +38,7 @@ public sealed record WatcherSettings
         return new WatcherSettings
         {
             Security = RuntimeFlags.Security(args), CheckpointPath = path, CheckpointEvery = every, Detectors = DetectorFlags.Build(args),
+            Logging = FlowWatch.Cli.Logging.CliLogging.From(args),
         };
     }
 }
