@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace FlowWatch.Cli;
 
-/// <summary>Turns Ctrl+C and SIGTERM into one cancellation token, so every command shuts down gracefully.</summary>
+/// <summary>Turns Ctrl+C and SIGTERM into one cancellation token, so every command shuts down gracefully; a second signal ends the process at once.</summary>
 public sealed class ShutdownSignal : IDisposable
 {
     private readonly CancellationTokenSource _cts = new();
@@ -19,6 +19,8 @@ public sealed class ShutdownSignal : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
+        // A second signal: the user means it; let the runtime end the process now.
+        if (_cts.IsCancellationRequested) return;
         // Keep the process alive: the command stops intake, flushes and exits on its own.
         context.Cancel = true;
         _cts.Cancel();

@@ -1,33 +1,51 @@
 using System.Text.Json;
+using FlowWatch.Api;
 using FlowWatch.Cli.CommandLine;
+using FlowWatch.Findings;
 using FlowWatch.Flows;
 using FlowWatch.Hosting;
 using FlowWatch.Pipeline;
 using FlowWatch.Replay;
-using Prometheus;
 
 namespace FlowWatch.Cli.Commands;
 
 /// <summary><c>flowwatch replay</c>: recorded flows through every detector, in the flows' own time.</summary>
 public static class ReplayCommand
 {
+    /// <summary>Exit code when a file yielded no flow at all (empty, every line bad, unreadable).</summary>
+    public const int NothingRead = 2;
+
+    /// <summary>Exit code when a finding reached the <c>--fail-on</c> severity.</summary>
+    public const int FindingsFailed = 3;
+
     public static readonly CommandSpec Spec = new("replay",
         "run recorded flows through the detectors in event time and report what they found",
         "FILE [FILE ...] [options]",
         [
-            new("format", "Report as text or json.", "text|json", "text"),
+            new("format", "Report as text or json (one entry per finding, snake_case as /api/v1/findings).", "text|json", "text"),
+            new("each", "Replay every FILE on its own timeline and report each; without it the FILEs are merged by event time into one incident."),
+            new("fail-on", "Exit 3 if any finding of this severity or worse was raised (gates CI on recorded incidents).", "warning|critical"),
             new("drain", "Event time to run past the last flow so pending timeouts fire.", "DURATION", "30s"),
             new("quiet", "No progress lines, only the report."),
             .. DetectorFlags.Options,
         ],
         """
         FILE is what `hubble observe -o jsonpb` writes (one GetFlowsResponse a line) or `-o json`
-        (one Flow a line), plain or gzip. Bad lines are counted and reported with their numbers;
-        the replay goes on and loses no good line.
+        (one Flow a line), plain or gzip, mixed freely. Several FILEs (one per node, say) are merged
+        by event time, as a Relay would have delivered them. Bad lines are counted and reported with
+        their numbers; the replay goes on and loses no good line. A flow stamped far from its
+        neighbours (a lone 2099 stamp) is kept out of event time and reported as bad time.
 
-        Example:
+        Exit codes:
+          0  flows were read (whether or not anything was found)
+          1  usage error (bad option, missing file)
+          2  a FILE yielded no flow at all (empty, every line bad, unreadable)
+          3  --fail-on was given and a finding of that severity or worse was raised
+
+        Examples:
           hubble observe --since 1h -o jsonpb > incident.jsonl
           flowwatch replay incident.jsonl
+          flowwatch replay node-a.jsonl node-b.jsonl.gz --format json --fail-on critical
         """);
 
     public static Task<int> RunAsync(string[] argv, CancellationToken ct)
@@ -37,25 +55,53 @@ public static class ReplayCommand
         if (args.Positionals.Count == 0) throw new UsageException("give at least one FILE to replay. Run 'flowwatch replay --help'.");
         var format = args.Get("format");
         if (format is not ("text" or "json")) throw new UsageException($"option '--format' must be text or json (got '{format}').");
+        Severity? failOn = args.Get("fail-on") switch
+        {
+            null => null,
+            "warning" => Severity.Warning,
+            "critical" => Severity.Critical,
+            var other => throw new UsageException($"option '--fail-on' must be warning or critical (got '{other}')."),
+        };
         var drain = args.Duration("drain");
         var detectors = DetectorFlags.Build(args);
         foreach (var file in args.Positionals)
             if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
             else if (!File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
 
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));
         var quiet = args.Flag("quiet") || format == "json";
-        var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
+        List<IReadOnlyList<string>> timelines = args.Flag("each") ? args.Positionals.Select(f => (IReadOnlyList<string>)[f]).ToList() : [args.Positionals];
+        var summaries = new List<ReplaySummary>();
+        if (!quiet) Console.Error.WriteLine($"  replaying {args.Positionals.Count} file(s){(args.Flag("each") ? " one by one" : ", merged by event time")} …");
+        foreach (var files in timelines)
         {
-            Drain = drain,
-            Progress = quiet ? null : n => Console.Error.WriteLine($"  … {n:N0} flows"),
-        };
-        var summary = runner.Run(args.Positionals, ct);
+            var registry = Prometheus.Metrics.NewCustomRegistry();
+            using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));
+            var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
+            {
+                Drain = drain,
+                Progress = quiet ? null : n => Console.Error.WriteLine($"  … {n:N0} flows"),
+            };
+            summaries.Add(runner.Run(files, ct));
+        }
+
         if (format == "json")
-            Console.Out.WriteLine(JsonSerializer.Serialize(summary, CliJson.Options));
+        {
+            var reports = summaries.Select(ReplayReport.From).ToList();
+            Console.Out.WriteLine(args.Flag("each")
+                ? JsonSerializer.Serialize(reports, ApiJson.Indented)
+                : JsonSerializer.Serialize(reports[0], ApiJson.Indented));
+        }
         else
-            Console.Out.Write(summary.ToText());
+            foreach (var s in summaries) Console.Out.Write(s.ToText());
+
+        var empty = summaries.SelectMany(s => s.FilesWithoutFlows).ToList();
+        foreach (var file in empty) Console.Error.WriteLine($"flowwatch replay: no flow could be read from '{file}'.");
+        if (empty.Count > 0) return Task.FromResult(NothingRead);
+        if (failOn is { } threshold && summaries.Any(s => s.Findings.Any(f => f.Severity >= threshold)))
+        {
+            Console.Error.WriteLine($"flowwatch replay: a finding of severity {threshold.ToString().ToLowerInvariant()} or worse was raised (--fail-on).");
+            return Task.FromResult(FindingsFailed);
+        }
         return Task.FromResult(0);
     }
 }

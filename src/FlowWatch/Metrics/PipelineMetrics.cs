@@ -40,10 +40,20 @@ public sealed class PipelineMetrics
         Stalls = metrics.CreateCounter("flowwatch_hubble_stream_stalls_total",
             "Flow streams abandoned because they delivered nothing for the idle timeout.",
             new CounterConfiguration { LabelNames = ["target"] });
+        BadTimeFlows = metrics.CreateCounter("flowwatch_bad_time_total",
+            "Flows whose timestamp was not believed (far_future, far_past): stored, but they neither moved event time nor reached a detector.",
+            new CounterConfiguration { LabelNames = ["reason"] });
+        _badTime = [BadTimeFlows.WithLabels("far_future"), BadTimeFlows.WithLabels("far_past")];
+        LateFlows = metrics.CreateCounter("flowwatch_late_flows_total",
+            "Flows older than event time by more than the allowed lateness; detectors still see them.");
         foreach (var q in new[] { "intake" }) Shed.WithLabels(q);
         foreach (var s in new[] { "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER" }) LostEvents.WithLabels(s);
     }
 
+    private readonly Counter.Child[] _badTime;
+
+    public Counter BadTimeFlows { get; }
+    public Counter LateFlows { get; }
     public Counter LostEvents { get; }
     public Counter Shed { get; }
     public Gauge Connected { get; }
@@ -58,6 +68,8 @@ public sealed class PipelineMetrics
     public Counter Stalls { get; }
 
     public void CountFlow(Verdict verdict) => _byVerdict[(int)verdict < _byVerdict.Length ? (int)verdict : 0].Inc();
+
+    public void CountBadTime(Pipeline.BadTime reason) => _badTime[reason == Pipeline.BadTime.FarFuture ? 0 : 1].Inc();
 
     public static string VerdictName(Verdict v) => v switch
     {

@@ -54,6 +54,7 @@ public sealed class FlowIntake
     public async Task PumpAsync(bool live, CancellationToken ct)
     {
         var reader = _channel.Reader;
+        _pipeline.Live = live;
         var lastWall = DateTimeOffset.UtcNow;
         var lastEvent = DateTimeOffset.MinValue;
         try
@@ -79,6 +80,8 @@ public sealed class FlowIntake
                     }
                     continue;
                 }
+                // A busy queue never reaches the idle wait: check here so shutdown stops the pump within one flow.
+                if (ct.IsCancellationRequested) break;
                 _pipeline.Process(flow!);
                 lastEvent = _pipeline.Now;
                 lastWall = DateTimeOffset.UtcNow;

@@ -6,13 +6,22 @@ using FlowWatch.Pipeline;
 namespace FlowWatch.Replay;
 
 /// <summary>Feeds recorded flows through a pipeline in event time, as fast as it can, and sums up.</summary>
+/// <remarks>
+/// Several files (one per node, say, as `hubble observe` on each agent writes them) are one incident: a k-way merge by
+/// event time gives the detectors the one ordered stream a Relay would have delivered. Each file's outliers
+/// (<see cref="RecordingTimeFilter"/>) are set aside first, so one bad stamp can neither stall its file in the merge nor
+/// drag event time for the others.
+/// </remarks>
 public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, int badLineSamples = 20)
 {
-    /// <summary>Called every so many flows with the count so far, for progress output.</summary>
+    /// <summary>Called about once a second of wall time with the count so far, for progress output.</summary>
     public Action<long>? Progress { get; init; }
 
     /// <summary>Event time to run on past the last flow so pending timeouts (DNS no-answer, handshakes) can fire.</summary>
     public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How far from its neighbours a flow's stamp may be before it is set aside as bad time.</summary>
+    public TimeSpan OutlierTolerance { get; init; } = RecordingTimeFilter.DefaultTolerance;
 
     public ReplaySummary Run(IReadOnlyList<string> files, CancellationToken ct = default)
     {
@@ -20,41 +29,56 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
         var findings = new List<Finding>();
         using var sub = pipeline.Findings.Subscribe(findings.Add);
         var bad = new List<BadLine>();
-        long badCount = 0, flows = 0;
+        long badCount = 0, flows = 0, lastProgress = 0;
+        var perFile = new long[files.Count];
         var lost = new Dictionary<string, ulong>();
-        // Several files (one per node, say) are merged by event time, so the detectors see one ordered stream.
-        var readers = files.Select((file, index) => (file, items: reader.Read(file, Path.GetFileNameWithoutExtension(file)).GetEnumerator())).ToList();
+        var readers = new List<IEnumerator<(RecordedItem Item, BadTime? Bad)>>(files.Count);
         var heads = new PriorityQueue<(int Reader, FlowRecord Flow), long>();
         try
         {
+            foreach (var file in files)
+                readers.Add(RecordingTimeFilter.Apply(reader.Read(file, Path.GetFileNameWithoutExtension(file)), OutlierTolerance).GetEnumerator());
             for (var i = 0; i < readers.Count; i++) Pull(i);
             while (heads.TryDequeue(out var head, out _))
             {
                 ct.ThrowIfCancellationRequested();
                 pipeline.Process(head.Flow);
-                if (++flows % 100_000 == 0) Progress?.Invoke(flows);
+                if ((++flows & 63) == 0 && Progress is not null && watch.ElapsedMilliseconds - lastProgress >= 1000)
+                {
+                    lastProgress = watch.ElapsedMilliseconds;
+                    Progress(flows);
+                }
                 Pull(head.Reader);
             }
         }
         finally
         {
-            foreach (var r in readers) r.items.Dispose();
+            foreach (var r in readers) r.Dispose();
         }
 
-        // Advances reader i to its next flow, handling the bad lines and lost-event notices on the way.
+        // Advances reader i to its next flow, handling bad lines, bad stamps and lost-event notices on the way.
         void Pull(int i)
         {
-            var (file, items) = readers[i];
-            while (items.MoveNext())
+            var items = readers[i];
+            while (true)
             {
-                var item = items.Current;
-                if (item.Flow is { } flow) { heads.Enqueue((i, flow), flow.TimeNanos); return; }
-                if (item.Bad is { } b)
+                bool more;
+                try { more = items.MoveNext(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    badCount++;
-                    pipeline.Metrics.BadInput.WithLabels("replay").Inc();
-                    if (bad.Count < badLineSamples) bad.Add(files.Count > 1 ? b with { Reason = $"{Path.GetFileName(file)}: {b.Reason}" } : b);
+                    AddBad(i, new BadLine(0, "unreadable file: " + e.Message));
+                    return;
                 }
+                if (!more) return;
+                var (item, badTime) = items.Current;
+                if (item.Flow is { } flow)
+                {
+                    perFile[i]++;
+                    if (badTime is { } reason) { pipeline.RejectBadTime(flow, reason); continue; }
+                    heads.Enqueue((i, flow), flow.TimeNanos);
+                    return;
+                }
+                if (item.Bad is { } b) AddBad(i, b);
                 else if (item.LostSource is { } source)
                 {
                     lost[source] = lost.GetValueOrDefault(source) + item.LostCount;
@@ -62,12 +86,27 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
                 }
             }
         }
+
+        void AddBad(int i, BadLine b)
+        {
+            badCount++;
+            pipeline.Metrics.BadInput.WithLabels("replay").Inc();
+            if (bad.Count < badLineSamples) bad.Add(files.Count > 1 ? b with { Reason = $"{Path.GetFileName(files[i])}: {b.Reason}" } : b);
+        }
+
         if (pipeline.Started) pipeline.AdvanceBy(Drain);
         var stats = pipeline.Stats;
         return new ReplaySummary(
-            files, flows, badCount, bad,
+            files, perFile.Sum(), badCount, bad,
             stats.FirstEventNanos == 0 ? null : DateTimeOffset.UnixEpoch.AddTicks(stats.FirstEventNanos / 100),
             stats.LastEventNanos == 0 ? null : DateTimeOffset.UnixEpoch.AddTicks(stats.LastEventNanos / 100),
-            stats.VerdictCounts, lost, findings, watch.Elapsed);
+            stats.VerdictCounts, lost, findings, watch.Elapsed)
+        {
+            FlowsPerFile = perFile,
+            FarFuture = stats.FarFuture,
+            FarPast = stats.FarPast,
+            Late = stats.Late,
+            Jumps = pipeline.EventClock?.Jumps ?? 0,
+        };
     }
 }

@@ -18,6 +18,29 @@ public sealed record ReplaySummary(
     IReadOnlyList<Finding> Findings,
     TimeSpan Elapsed)
 {
+    /// <summary>Flows read from each file, in the order of <see cref="Files"/>; a zero means nothing could be read from it.</summary>
+    public IReadOnlyList<long> FlowsPerFile { get; init; } = [];
+
+    /// <summary>Flows stamped too far ahead of their neighbours: stored, not detected on.</summary>
+    public long FarFuture { get; init; }
+
+    /// <summary>Flows stamped too far behind their neighbours or event time: stored, not detected on.</summary>
+    public long FarPast { get; init; }
+
+    /// <summary>Flows later than the allowed lateness; still detected on.</summary>
+    public long Late { get; init; }
+
+    /// <summary>Gaps in event time crossed at once (longer than the catch-up).</summary>
+    public long Jumps { get; init; }
+
+    /// <summary>Files from which not one flow could be read (empty, every line bad, unreadable).</summary>
+    public IReadOnlyList<string> FilesWithoutFlows =>
+        Files.Where((_, i) => i >= FlowsPerFile.Count || FlowsPerFile[i] == 0).ToList();
+
+    /// <summary>Each finding once, in its final state, with how many updates it had.</summary>
+    public IReadOnlyList<(Finding Final, int Updates)> FinalFindings =>
+        Findings.GroupBy(x => x.Id).Select(g => (g.Last(), g.Count())).OrderBy(x => x.Item1.FirstSeen).ThenBy(x => x.Item1.Id, StringComparer.Ordinal).ToList();
+
     public string ToText()
     {
         var inv = CultureInfo.InvariantCulture;
@@ -30,13 +53,18 @@ public sealed record ReplaySummary(
         if (BadLines > BadLineSamples.Count) sb.AppendLine(inv, $"    ... and {BadLines - BadLineSamples.Count:N0} more");
         if (First is { } f && Last is { } l)
             sb.AppendLine(inv, $"  time span     {f:yyyy-MM-dd HH:mm:ss.fff} → {l:yyyy-MM-dd HH:mm:ss.fff} UTC ({(l - f).TotalSeconds:F1} s)");
+        if (FarFuture + FarPast > 0)
+            sb.AppendLine(inv, $"  bad time      {FarFuture:N0} far in the future, {FarPast:N0} far in the past (kept in the store, not given to the detectors)");
+        if (Late > 0) sb.AppendLine(inv, $"  late flows    {Late:N0} (later than the allowed lateness)");
+        if (Jumps > 0) sb.AppendLine(inv, $"  time jumps    {Jumps:N0} gaps in event time crossed at once");
+        foreach (var file in FilesWithoutFlows) sb.AppendLine(inv, $"  no flows in   {file}");
         sb.AppendLine("  by verdict    " + (ByVerdict.Count == 0 ? "-" :
             string.Join(", ", ByVerdict.OrderByDescending(p => p.Value).Select(p => $"{p.Key.ToString().ToUpperInvariant()} {p.Value:N0}"))));
         if (LostEvents.Count > 0)
             sb.AppendLine("  lost events   " + string.Join(", ", LostEvents.Select(p => $"{p.Key} {p.Value:N0}")));
-        var findings = Findings.GroupBy(x => x.Id).Select(g => g.Last()).ToList();
+        var findings = FinalFindings;
         sb.AppendLine(inv, $"  findings      {findings.Count}");
-        foreach (var x in findings.OrderBy(x => x.FirstSeen))
+        foreach (var (x, _) in findings)
         {
             sb.AppendLine(inv, $"    [{x.Severity.ToString().ToUpperInvariant()}] {Finding.KindName(x.Kind)} {x.FirstSeen:HH:mm:ss}–{x.LastSeen:HH:mm:ss} ({x.State.ToString().ToLowerInvariant()})");
             sb.AppendLine(inv, $"      {x.Summary}");
