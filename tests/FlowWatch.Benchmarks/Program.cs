@@ -5,9 +5,10 @@ using FlowWatch.Benchmarks;
 // One run, the same pre-recorded bytes for every contender; figures as `name: value` lines.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] is "--kube-sync" or "--kube-api-serve") return FlowWatch.Benchmarks.Kubernetes.KubeSyncBench.Run(args);
 var options = BenchOptions.Parse(args);
 if (options is null) return 1;
-Console.WriteLine($"# {Environment.ProcessorCount} cores, load average {LoadAverage()}, {DateTime.UtcNow:u}");
+Console.WriteLine($"# {Environment.ProcessorCount} cores, load average {Machine.LoadAverage()}, {DateTime.UtcNow:u}");
 if (options.Store)
 {
     StoreBench.Run(options.StoreFlows, options.Repeats);
@@ -20,11 +21,18 @@ if (options.Scale)
     return 0;
 }
 var inputs = Inputs.Load(options);
+if (options.Replay) ReplayBench.Run(inputs, options);
+if (options.ReplayOnly)
+{
+    Console.WriteLine($"# load average at the end {Machine.LoadAverage()}");
+    return 0;
+}
 // The store's ring filled once before timing: its blocks are then reused, as in a FlowWatch that has run a while.
 var steady = FlowWatch.Store.FlowStoreOptions.Default.Capacity + 400_000L;
 foreach (var input in inputs)
 {
     Console.WriteLine($"# input {input.Name}: {input.Messages.Count:N0} distinct messages, {input.AverageBytes:F0} bytes each on average, {options.Flows:N0} flows per measurement, {options.Repeats} runs");
+    Console.WriteLine($"# load average {Machine.LoadAverage()}");
     var baseline = Measure.Run($"{input.Name}.baseline_generated_parser", options, input, Contenders.GeneratedParser);
     Measure.Run($"{input.Name}.wire_decoder_only", options, input, Contenders.WireDecoderOnly);
     var full = Measure.Run($"{input.Name}.flowwatch_full_pipeline", options, input, Contenders.FullPipeline, steady);
@@ -41,11 +49,5 @@ filled = default;
 GC.Collect();
 if (options.Grpc) GrpcBench.Run(inputs[0], options.GrpcFlows, options.Repeats);
 Console.WriteLine($"peak_working_set_mb: {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}");
-Console.WriteLine($"# load average at the end {LoadAverage()}");
+Console.WriteLine($"# load average at the end {Machine.LoadAverage()}");
 return 0;
-
-static string LoadAverage()
-{
-    try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-    catch (IOException) { return "unknown"; }
-}

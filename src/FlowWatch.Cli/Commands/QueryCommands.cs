@@ -20,10 +20,19 @@ public static class QueryCommands
         "[options]",
         [
             new("namespace", "Flows from or to pods in this namespace.", "NS"),
-            new("pod", "Flows from or to this pod (NAME or NS/NAME).", "POD"),
+            new("pod", "Flows from or to pods whose name starts with this (NS/PREFIX, or PREFIX in any namespace).", "POD"),
             new("workload", "Flows from or to pods of this workload.", "NAME"),
-            new("ip", "Flows from or to this IP address.", "IP"),
+            new("from-namespace", "Flows from pods in this namespace.", "NS"),
+            new("to-namespace", "Flows to pods in this namespace.", "NS"),
+            new("from-pod", "Flows from pods whose name starts with this (NS/PREFIX).", "POD"),
+            new("to-pod", "Flows to pods whose name starts with this (NS/PREFIX).", "POD"),
+            new("ip", "Flows from or to this IP address or CIDR block.", "IP"),
+            new("from-ip", "Flows from this IP address or CIDR block.", "IP"),
+            new("to-ip", "Flows to this IP address or CIDR block.", "IP"),
             new("port", "Flows from or to this port.", "N"),
+            new("from-port", "Flows from this port.", "N"),
+            new("to-port", "Flows to this port.", "N"),
+            new("protocol", "tcp, udp, sctp, icmp, icmpv4, icmpv6, dns or http.", "PROTO"),
             new("verdict", "forwarded, dropped, error, audit, redirected, traced or translated.", "VERDICT"),
             new("reason", "Drop reason, by Cilium's name (POLICY_DENIED) or number.", "REASON"),
             new("node", "Flows observed on this node.", "NODE"),
@@ -67,11 +76,12 @@ public static class QueryCommands
         "per-backend health behind a NodePort/LoadBalancer service",
         "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile]);
 
-    private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "ip", "port", "verdict", "reason", "node", "since", "until"];
+    private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "from-namespace", "to-namespace", "from-pod", "to-pod",
+        "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until"];
 
     public static Task<int> FlowsAsync(string[] argv, CancellationToken ct) => Run(FlowsSpec, argv, ct, async (args, api, json) =>
     {
-        var filters = FlowFilters.Where(args.Has).Select(name => $"{name}={Uri.EscapeDataString(args.Get(name)!)}").ToList();
+        var filters = FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}").ToList();
         var limit = args.Int("limit", 1, 10_000);
         var path = "api/v1/flows?" + string.Join("&", filters.Append($"limit={limit}"));
         var (page, raw) = await api.GetAsync<FlowsResponse>(path, ct);

@@ -14,7 +14,11 @@ public sealed class BadParameterException(string parameter, string message) : Ex
 public static class QueryParameters
 {
     public static readonly IReadOnlyList<string> FlowParameters =
-        ["namespace", "pod", "workload", "ip", "port", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after"];
+        ["namespace", "pod", "workload", "from_namespace", "to_namespace", "from_pod", "to_pod", "ip", "from_ip", "to_ip",
+         "port", "from_port", "to_port", "protocol", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after"];
+
+    /// <summary>Hubble's protocol filter values (pkg/hubble/filters/protocol.go) that the store can tell apart.</summary>
+    public static readonly IReadOnlyList<string> Protocols = ["tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6", "dns", "http"];
 
     public const int DefaultLimit = 100;
 
@@ -28,12 +32,23 @@ public static class QueryParameters
             Namespace = NonEmpty(get, "namespace"),
             Pod = NonEmpty(get, "pod"),
             Workload = NonEmpty(get, "workload"),
+            FromNamespace = NonEmpty(get, "from_namespace"),
+            ToNamespace = NonEmpty(get, "to_namespace"),
+            FromPod = NonEmpty(get, "from_pod"),
+            ToPod = NonEmpty(get, "to_pod"),
             Node = NonEmpty(get, "node"),
             Limit = Int(get, "limit", 1, FlowQuery.MaxLimit) ?? DefaultLimit,
         };
         if (get("ip") is { } ip)
-            q = q with { Ip = IpAddr.TryParse(ip, out var addr) ? addr : throw Bad("ip", $"'{ip}' is not an IPv4 or IPv6 address") };
-        q = q with { Port = Int(get, "port", 0, 65535) };
+            q = ip.Contains('/')
+                ? q with { IpBlock = Block(ip, "ip") }
+                : q with { Ip = IpAddr.TryParse(ip, out var addr) ? addr : throw Bad("ip", $"'{ip}' is not an IPv4 or IPv6 address or a CIDR block") };
+        if (get("from_ip") is { } fromIp) q = q with { FromIp = Block(fromIp, "from_ip") };
+        if (get("to_ip") is { } toIp) q = q with { ToIp = Block(toIp, "to_ip") };
+        q = q with { Port = Int(get, "port", 0, 65535), FromPort = Int(get, "from_port", 0, 65535), ToPort = Int(get, "to_port", 0, 65535) };
+        if (get("protocol") is { } protocol)
+            q = q with { Protocol = Protocols.Contains(protocol.ToLowerInvariant()) ? protocol.ToLowerInvariant()
+                : throw Bad("protocol", $"'{protocol}' is not a protocol; use one of {string.Join(", ", Protocols)}") };
         if (get("verdict") is { } verdict)
             q = q with { Verdict = ParseVerdict(verdict) };
         if (get("reason") is { } reason)
@@ -47,6 +62,9 @@ public static class QueryParameters
         if (cursor is not null && after is not null) throw Bad("cursor", "give cursor (page back) or after (follow), not both");
         return q with { Before = cursor, After = after };
     }
+
+    private static IpPrefix Block(string text, string name) =>
+        IpPrefix.TryParse(text, out var p) ? p : throw Bad(name, $"'{text}' is not an IP address or CIDR block (10.0.0.0/8)");
 
     public static void RejectUnknown(IEnumerable<string> names, IReadOnlyList<string> known)
     {

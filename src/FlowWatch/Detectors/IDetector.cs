@@ -14,7 +14,14 @@ public sealed record DetectorContext(
     IObservable<FlowRecord> Flows,
     IObservable<ClusterEvent> Cluster,
     IScheduler Scheduler,
-    IMetricFactory Metrics);
+    IMetricFactory Metrics)
+{
+    private readonly DetectorContext? _root;
+
+    /// <summary>The pipeline's own context, before <see cref="DetectorIsolation"/> gave each detector guarded streams:
+    /// parts shared by several detectors (the handshake classifier) check that they serve one pipeline by it.</summary>
+    public DetectorContext Root { get => _root ?? this; init => _root = value.Root; }
+}
 
 /// <summary>A detector: an Rx pipeline from flows (and cluster state) to findings, in event time.</summary>
 /// <remarks>

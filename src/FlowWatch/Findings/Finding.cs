@@ -2,8 +2,9 @@ using FlowWatch.Flows;
 
 namespace FlowWatch.Findings;
 
-/// <summary>The problems FlowWatch reports; one per detector.</summary>
-public enum FindingKind { DnsDrops, DuplicateIp, UnmanagedPod, AsymmetricPath, BackendUnhealthy }
+/// <summary>The problems FlowWatch reports. Names, alerts and event reasons of each are in its detector's descriptor
+/// (<see cref="Detectors.Registry.DetectorRegistry"/>).</summary>
+public enum FindingKind { DnsDrops, DuplicateIp, UnmanagedPod, AsymmetricPath, BackendUnhealthy, NodeConnectivity }
 
 /// <summary>How urgent a finding is; becomes the alert's severity.</summary>
 public enum Severity { Info, Warning, Critical }
@@ -33,15 +34,7 @@ public sealed record Finding(
     string Summary,
     IReadOnlyList<string> Details)
 {
-    public static string KindName(FindingKind kind) => kind switch
-    {
-        FindingKind.DnsDrops => "dns_drops",
-        FindingKind.DuplicateIp => "duplicate_ip",
-        FindingKind.UnmanagedPod => "unmanaged_pod",
-        FindingKind.AsymmetricPath => "asymmetric_path",
-        FindingKind.BackendUnhealthy => "backend_unhealthy",
-        _ => kind.ToString(),
-    };
+    public static string KindName(FindingKind kind) => Detectors.Registry.DetectorRegistry.Kind(kind)?.ApiName ?? kind.ToString();
 
     public static bool TryParseKind(string text, out FindingKind kind)
     {

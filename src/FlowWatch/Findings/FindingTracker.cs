@@ -69,6 +69,19 @@ public sealed class FindingTracker : IDisposable
         if (emitted is not null) _out.OnNext(emitted);
     }
 
+    /// <summary>Resolves one open finding now, when its detector has evidence that the problem is over.</summary>
+    public bool Resolve(string id)
+    {
+        Finding? resolved;
+        lock (_gate)
+        {
+            if (!_open.Remove(id, out var f)) return false;
+            resolved = f with { State = FindingState.Resolved };
+        }
+        _out.OnNext(resolved);
+        return true;
+    }
+
     /// <summary>Resolves every finding quiet for the quiet period. Runs on the scheduler; callable directly.</summary>
     public void Sweep()
     {

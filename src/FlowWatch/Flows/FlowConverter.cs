@@ -9,6 +9,9 @@ public sealed class FlowConverter(StringPool? pool = null)
 {
     private readonly StringPool _pool = pool ?? StringPool.Shared;
 
+    /// <summary>The pool this converter interns into, for decoders that stand in for it.</summary>
+    internal StringPool Pool => _pool;
+
     public FlowRecord Convert(PbFlow flow, string? fallbackNode = null)
     {
         var l4 = flow.L4;

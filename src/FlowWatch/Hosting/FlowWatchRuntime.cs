@@ -63,7 +63,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
                 running = running.Append(new RestoredFindings(loaded.OpenFindings,
                     kind => DetectorSet.QuietPeriod(options.Detectors, kind), id => Pipeline!.Book.AwaitingDetector(id)));
         }
-        Pipeline = new FlowPipeline(running, MetricFactory, Sinks);
+        Pipeline = new FlowPipeline(running, MetricFactory, Sinks) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System)));

@@ -17,6 +17,7 @@ public sealed record KubernetesSettings
     public RemediationOptions Remediation { get; init; } = new();
     public WatchOptions Watch { get; init; } = new();
     public FindingEventOptions Events { get; init; } = new();
+    public LeadershipOptions Leadership { get; init; } = new();
 }
 
 /// <summary>Cluster state for a running FlowWatch: the watchers feeding the pipeline, flow enrichment, Events for findings, remediation and readiness.</summary>
@@ -38,8 +39,10 @@ public sealed class KubernetesIntegration : IDisposable
         var detector = runtime.Detectors.OfType<DuplicateIpDetector>().FirstOrDefault();
         if (detector is not null && settings.Remediation.Mode != RemediationMode.Off)
         {
+            Leadership = new RemediationLeadership(client, settings.Leadership, runtime.MetricFactory, loggers.CreateLogger("flowwatch.remediation"));
             Remediator = new UnmanagedPodRemediator(settings.Remediation, detector, View, NotTrusted,
-                () => Watcher.CiliumEndpointsWatched, client, new RemediationMetrics(runtime.MetricFactory), loggers.CreateLogger("flowwatch.remediation"));
+                () => Watcher.CiliumEndpointsWatched, client, new RemediationMetrics(runtime.MetricFactory), loggers.CreateLogger("flowwatch.remediation"),
+                paused: Leadership.PausedReason);
             _subscriptions.Add(Remediator.Follow(runtime.Pipeline.Findings));
         }
         runtime.Readiness.Add(NotTrusted);
@@ -53,6 +56,9 @@ public sealed class KubernetesIntegration : IDisposable
     public FlowEnricher Enricher { get; }
     public FindingEventPublisher Events { get; }
     public UnmanagedPodRemediator? Remediator { get; }
+
+    /// <summary>The remediation Lease campaign; null with remediation off.</summary>
+    public RemediationLeadership? Leadership { get; }
 
     /// <summary>Connects when a kubeconfig is given or FlowWatch runs in a pod; null otherwise (flows only).</summary>
     public static KubernetesIntegration? TryCreate(KubernetesSettings settings, FlowWatchRuntime runtime, ILoggerFactory loggers)
@@ -70,7 +76,8 @@ public sealed class KubernetesIntegration : IDisposable
     public FlowRecord Enrich(FlowRecord flow) => Enricher.Enrich(flow);
 
     public Task RunAsync(CancellationToken ct) =>
-        Task.WhenAll(Watcher.RunAsync(ct), Events.RunAsync(ct), Remediator?.RunAsync(ct) ?? Task.CompletedTask);
+        Task.WhenAll(Watcher.RunAsync(ct), Events.RunAsync(ct), Remediator?.RunAsync(ct) ?? Task.CompletedTask,
+            Leadership?.RunAsync(ct) ?? Task.CompletedTask);
 
     public void Dispose()
     {

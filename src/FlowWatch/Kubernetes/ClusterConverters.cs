@@ -33,7 +33,7 @@ public static class ClusterConverters
         DateTimeOffset? since = !deleted && ready?.Status == "True"
             ? ready.LastTransitionTime is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch
             : null;
-        return new CiliumAgentState(pod.Spec?.NodeName ?? "", since, deleted);
+        return new CiliumAgentState(pod.Spec?.NodeName ?? "", since, deleted, pod.Metadata?.Name ?? "");
     }
 
     public static bool IsReady(V1Pod pod) =>

@@ -21,8 +21,8 @@ public sealed record PodState(
 public sealed record CiliumEndpointState(string Namespace, string Name, IpAddr Ip, string Node, bool Deleted = false)
     : ClusterEvent(Deleted);
 
-/// <summary>When the Cilium agent on a node became ready (null when it is not ready).</summary>
-public sealed record CiliumAgentState(string Node, DateTimeOffset? ReadySince, bool Deleted = false) : ClusterEvent(Deleted);
+/// <summary>When the Cilium agent on a node became ready (null when it is not ready), and its pod's name ("" when unknown).</summary>
+public sealed record CiliumAgentState(string Node, DateTimeOffset? ReadySince, bool Deleted = false, string Pod = "") : ClusterEvent(Deleted);
 
 /// <summary>A pod IP's place on a node's ENIs (CiliumNode status, ENI IPAM).</summary>
 public sealed record EniAddressState(string Node, IpAddr Ip, string Interface, bool Primary, bool Deleted = false)

@@ -20,12 +20,15 @@ public static class RbacRequirements
     public static readonly RbacRule Events = new("", "events", ["create", "patch"]);
     /// <summary>With <c>--api-token-review</c>: ask the API server whether a caller's bearer token is genuine.</summary>
     public static readonly RbacRule TokenReviews = new("authentication.k8s.io", "tokenreviews", ["create"]);
-    /// <summary>Only with <c>--remediate=evict</c> (deploy/flowwatch-remediation.yaml).</summary>
+    /// <summary>Only with <c>--remediate=evict</c> (deploy/components/remediation).</summary>
     public static readonly RbacRule Evictions = new("", "pods/eviction", ["create"]);
+
+    /// <summary>Only with remediation on: leader election among replicas on a coordination.k8s.io/v1 Lease (read, create once, renew).</summary>
+    public static readonly RbacRule Leases = new("coordination.k8s.io", "leases", ["get", "create", "update"]);
 
     /// <summary>What the base Deployment's ClusterRole grants .</summary>
     public static readonly IReadOnlyList<RbacRule> Base = [Pods, Services, Nodes, EndpointSlices, CiliumEndpoints, CiliumNodes, Events, TokenReviews];
 
     /// <summary>What the remediation variant adds.</summary>
-    public static readonly IReadOnlyList<RbacRule> Remediation = [PodsGet, Evictions];
+    public static readonly IReadOnlyList<RbacRule> Remediation = [PodsGet, Evictions, Leases];
 }

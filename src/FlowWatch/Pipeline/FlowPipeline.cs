@@ -57,6 +57,9 @@ public sealed class FlowPipeline : IDisposable
     public FindingBook Book { get; }
     public IReadOnlyList<IDetector> Detectors => _detectors;
 
+    /// <summary>Where exceptions thrown by a detector are logged (they are also counted, and the others keep running).</summary>
+    public Microsoft.Extensions.Logging.ILogger? DetectorLog { get; set; }
+
     /// <summary>Every finding as it opens, changes or resolves.</summary>
     public IObservable<Finding> Findings => _findings;
 
@@ -83,7 +86,7 @@ public sealed class FlowPipeline : IDisposable
         _nowNanos = ToNanos(_clock.Now);
         var context = new DetectorContext(_flows.AsObservable(), _cluster.AsObservable(), _clock, _metricFactory);
         foreach (var detector in _detectors)
-            _subscriptions.Add(detector.Attach(context).Subscribe(OnFinding));
+            _subscriptions.Add(DetectorIsolation.Attach(detector, context, DetectorLog).Subscribe(OnFinding));
     }
 
     private void OnFinding(Finding finding)

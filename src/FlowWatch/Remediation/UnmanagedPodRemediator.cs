@@ -30,6 +30,8 @@ public sealed class UnmanagedPodRemediator
     private readonly RemediationMetrics _metrics;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
+    private readonly Func<string?> _paused;
+    private string? _lastPaused;
     private readonly Queue<DateTimeOffset> _recentActions = new();
     private readonly Dictionary<string, string> _lastOutcome = new(StringComparer.Ordinal);
     private readonly Queue<string> _rememberOrder = new();
@@ -38,8 +40,9 @@ public sealed class UnmanagedPodRemediator
 
     public UnmanagedPodRemediator(RemediationOptions options, DuplicateIpDetector detector, ClusterView view,
         Func<string?> staleReason, Func<bool> endpointsWatched, IKubernetes? client, RemediationMetrics metrics,
-        ILogger log, TimeProvider? time = null)
+        ILogger log, TimeProvider? time = null, Func<string?>? paused = null)
     {
+        _paused = paused ?? (() => null);
         _options = options.Validate();
         if (options.Mode == RemediationMode.Evict && client is null) throw new ArgumentException("remediation: evict mode needs a Kubernetes client");
         _detector = detector;
@@ -81,6 +84,11 @@ public sealed class UnmanagedPodRemediator
     public async Task<IReadOnlyList<RemediationDecision>> EvaluateAsync(CancellationToken ct)
     {
         if (_options.Mode == RemediationMode.Off) return [];
+        // Not the leader among replicas: nothing is decided or counted here; the leader does it.
+        var paused = _paused();
+        if (paused != _lastPaused && paused is not null) _log.LogInformation("{Reason}", paused);
+        _lastPaused = paused;
+        if (paused is not null) return [];
         await _evaluating.WaitAsync(ct).ConfigureAwait(false);
         try
         {

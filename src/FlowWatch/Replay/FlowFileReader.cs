@@ -1,9 +1,9 @@
+using System.Buffers;
 using System.IO.Compression;
 using System.Text;
 using FlowWatch.Flows;
-using FlowWatch.Hubble.Proto.Observer;
-using Google.Protobuf;
-using PbFlow = FlowWatch.Hubble.Proto.Flow.Flow;
+using FlowWatch.Flows.Json;
+using FlowWatch.Hubble.Proto.Flow;
 
 namespace FlowWatch.Replay;
 
@@ -20,8 +20,8 @@ public sealed record BadLine(long LineNumber, string Reason);
 /// </summary>
 public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1 << 20)
 {
-    // Every Cilium release adds fields (emitter, trace_reason, node_labels, ...): skip what we do not declare.
-    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+    // One decoder (and its intern tables) per thread that reads, shared by every file that thread reads.
+    private readonly ThreadLocal<FlowJsonDecoder> _decoder = new(() => new FlowJsonDecoder(converter.Pool));
 
     public static Stream Open(string path)
     {
@@ -69,33 +69,28 @@ public sealed class FlowFileReader(FlowConverter converter, int maxLineBytes = 1
     {
         if (line.Length > maxLineBytes)
             return Bad(lineNumber, $"line is {line.Length} characters, over the {maxLineBytes} limit");
-        var trimmed = line.AsSpan().TrimStart();
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(line.Length));
+        try { return ParseLine(buffer.AsSpan(0, Encoding.UTF8.GetBytes(line, buffer)), lineNumber, fallbackNode); }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
+    }
+
+    /// <summary>One line's UTF-8 bytes (without its newline) to a flow, a lost-events notice, nothing (node status) or a bad line.</summary>
+    public RecordedItem ParseLine(ReadOnlySpan<byte> line, long lineNumber, string? fallbackNode = null)
+    {
+        var trimmed = line.TrimStart(" \t\r\n"u8);
         if (trimmed.IsEmpty || trimmed[0] != '{') return Bad(lineNumber, "not a JSON object");
         try
         {
-            var response = Parser.Parse<GetFlowsResponse>(line);
-            switch (response.ResponseTypesCase)
+            var decoded = _decoder.Value!.Decode(line, fallbackNode);
+            return decoded.Kind switch
             {
-                case GetFlowsResponse.ResponseTypesOneofCase.Flow:
-                    return new RecordedItem(converter.Convert(response.Flow, NodeOr(response.NodeName, fallbackNode)), null, 0, null);
-                case GetFlowsResponse.ResponseTypesOneofCase.LostEvents:
-                    return new RecordedItem(null, ProtoEnumNames<FlowWatch.Hubble.Proto.Flow.LostEventSource>.Of(response.LostEvents.Source), response.LostEvents.NumEventsLost, null);
-                case GetFlowsResponse.ResponseTypesOneofCase.NodeStatus:
-                    return default;
-            }
-            // `hubble observe -o json` writes the Flow itself.
-            var flow = Parser.Parse<PbFlow>(line);
-            if (flow.Time is null && flow.IP is null && flow.L4 is null && flow.Verdict == 0)
-                return Bad(lineNumber, "JSON object holds no flow (no time, IP, l4 or verdict)");
-            return new RecordedItem(converter.Convert(flow, fallbackNode), null, 0, null);
+                ResponseKind.Flow => new RecordedItem(decoded.Flow, null, 0, null),
+                ResponseKind.LostEvents => new RecordedItem(null, ProtoEnumNames<LostEventSource>.Of((LostEventSource)decoded.LostSource), decoded.LostCount, null),
+                _ => default,
+            };
         }
-        catch (InvalidProtocolBufferException e) { return Bad(lineNumber, Short(e.Message)); }
-        catch (InvalidJsonException e) { return Bad(lineNumber, "invalid JSON: " + Short(e.Message)); }
         catch (FormatException e) { return Bad(lineNumber, Short(e.Message)); }
-        catch (InvalidOperationException e) { return Bad(lineNumber, Short(e.Message)); }
     }
-
-    private static string? NodeOr(string node, string? fallback) => node.Length != 0 ? node : fallback;
 
     private static RecordedItem Bad(long line, string reason) => new(null, null, 0, new BadLine(line, reason));
 

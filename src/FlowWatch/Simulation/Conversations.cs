@@ -36,7 +36,12 @@ internal sealed class Conversations
     private readonly SimPod[] _probed;
     private readonly SimPod[] _statsdClients;
     private readonly string[] _storefrontPaths = ["/", "/products", "/products/42", "/cart", "/static/app.js"];
+    private readonly SimPod[] _collapsedServers, _collapsedClients, _otherServers, _otherClients;
     private long _t;
+
+    /// <summary>node-collapse: event time (ns) from which, and until which, the collapsed node's pods are unreachable.</summary>
+    public long CollapseFrom { get; set; } = long.MaxValue;
+    public long CollapseUntil { get; set; } = long.MaxValue;
 
     public Conversations(SimulatedCluster cluster, ScenarioSet scenarios, SimRandom rng, FlowFactory factory)
     {
@@ -86,7 +91,18 @@ internal sealed class Conversations
         _resolvers = [.. _names.Keys];
         _probed = [.. cluster.Pods.Where(p => p.Workload.Protocol == "TCP")];
         _statsdClients = [.. cluster.Pods.Where(p => p.Workload.Namespace != "kube-system")];
+        // Pod-to-pod TCP across the collapsed node's boundary; the NodePort and ENI scenarios' pods stay out of it.
+        bool Server(SimPod p) => p.Workload.Protocol == "TCP" && p.Workload != cluster.Storefront && p.Workload != cluster.Ledger
+            && p.Workload != cluster.LegacyBatch;
+        bool Client(SimPod p) => p.Workload.Namespace != "kube-system" && p.Workload != cluster.LegacyBatch;
+        var x = cluster.CollapsedNode;
+        _collapsedServers = [.. cluster.Pods.Where(p => p.Node == x && Server(p))];
+        _collapsedClients = [.. cluster.Pods.Where(p => p.Node == x && Client(p))];
+        _otherServers = [.. cluster.Pods.Where(p => p.Node != x && Server(p))];
+        _otherClients = [.. cluster.Pods.Where(p => p.Node != x && Client(p))];
     }
+
+    private bool Collapsed(SimNode node, long t) => _on.Has(Scenario.NodeCollapse) && node == _c.CollapsedNode && t >= CollapseFrom && t < CollapseUntil;
 
     // ---- background ---------------------------------------------------------------------------------------
 
@@ -268,6 +284,18 @@ internal sealed class Conversations
         }
     }
 
+    /// <summary>
+    /// node-collapse driver: a call into the collapsed node's pods from another node, or out of them, alternately, so the
+    /// node carries traffic in both directions at any rate; healthy before the collapse and after the agent restart.
+    /// </summary>
+    public void CollapsedNodeCall(long t, int run)
+    {
+        if (run % 2 == 0 && _collapsedServers.Length > 0 && _otherClients.Length > 0)
+            PodConnection(t, _rng.Pick(_otherClients), _rng.Pick(_collapsedServers), null, null);
+        else if (_collapsedClients.Length > 0 && _otherServers.Length > 0)
+            PodConnection(t, _rng.Pick(_collapsedClients), _rng.Pick(_otherServers), null, null);
+    }
+
     /// <summary>dns-drops: shop/checkout asks for a name its FQDN policy denies; the proxy drops it and answers REFUSED.</summary>
     public void DeniedLookup(long t)
     {
@@ -334,6 +362,17 @@ internal sealed class Conversations
         SimNode cn = client.Node, sn = server.Node;
         uint sp = c.NextEphemeralPort(), dp = (uint)server.Workload.Port;
         var svc = _f.ServiceOf(server.Workload);
+        if (Collapsed(cn, t) || Collapsed(sn, t))
+        {
+            // kube-proxy's rules ahead of Cilium's on the collapsed node: the SYN leaves the client's pod and is never
+            // delivered (nor answered); the client retransmits it after ~1 s and ~3 s and gives up.
+            foreach (var at in (ReadOnlySpan<long>)[0, 1 * S, 3 * S])
+            {
+                _t = t + at + (at == 0 ? 0 : _rng.Next(0, 30) * Ms);
+                _f.Tcp(_t, cn, c, s, sp, dp, FlowFactory.Syn, FromEndpoint, Egress, false, null, svc);
+            }
+            return;
+        }
         var hop = cn == sn ? 10 : 60;
         _f.Tcp(_t, sn, c, s, sp, dp, FlowFactory.Syn, ToEndpoint, Ingress, false, null, svc);
         _f.Tcp(Step(hop, hop * 3), cn, s, c, dp, sp, FlowFactory.SynAck, ToEndpoint, Egress, true, svc);

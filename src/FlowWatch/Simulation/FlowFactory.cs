@@ -188,11 +188,29 @@ internal sealed class FlowFactory(SimRandom rng)
         DestinationService = dstService,
     };
 
+    // TCP and DNS summaries repeat: keyed on the shared flag set or record (and direction), built once. HTTP answers
+    // carry their latency, so each has its own. Bounded, in case records stop being shared.
+    private readonly Dictionary<(object, bool), string> _summaries = new();
+
+    private string Summary(Flow flow)
+    {
+        object? key = flow.L7 is { } l7 ? l7.Dns : flow.L4?.TCP?.Flags;
+        if (key is null) return flow.L4?.UDP is not null && flow.L7 is null ? "UDP" : FlowSummary.Of(flow);
+        var k = (key, flow.L7?.Type == L7FlowType.Response);
+        if (!_summaries.TryGetValue(k, out var text))
+        {
+            if (_summaries.Count >= 4096) _summaries.Clear();
+            _summaries[k] = text = FlowSummary.Of(flow);
+        }
+        return text;
+    }
+
     private void Add(long time, SimNode node, Flow flow)
     {
         var ts = new Timestamp { Seconds = Math.DivRem(time, 1_000_000_000L, out var nanos), Nanos = (int)nanos };
         flow.Time = ts;
         flow.NodeName = node.Name;
+        flow.Summary = Summary(flow);
         Output.Add((time, new GetFlowsResponse { Flow = flow, NodeName = node.Name, Time = ts }));
     }
 }

@@ -1,6 +1,6 @@
 namespace FlowWatch.Simulation;
 
-/// <summary>The four failure modes the simulator can switch on, as a bit set.</summary>
+/// <summary>The failure modes the simulator can switch on, as a bit set.</summary>
 [Flags]
 public enum Scenario
 {
@@ -13,5 +13,8 @@ public enum Scenario
     Asymmetric = 4,
     /// <summary>Backend b of the web/storefront NodePort service refuses handshakes and answers 503.</summary>
     NodePortBackend = 8,
-    All = DnsDrops | DuplicateIp | Asymmetric | NodePortBackend,
+    /// <summary>From <see cref="NodeCollapseTiming.After"/>, every pod on <see cref="SimulatedCluster.CollapsedNode"/> loses
+    /// connectivity (kube-proxy's iptables rules ahead of Cilium's) until the agent restarts, if it is set to.</summary>
+    NodeCollapse = 16,
+    All = DnsDrops | DuplicateIp | Asymmetric | NodePortBackend | NodeCollapse,
 }

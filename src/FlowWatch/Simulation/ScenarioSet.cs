@@ -1,6 +1,6 @@
 namespace FlowWatch.Simulation;
 
-/// <summary>Which scenarios are on, parsed from "dns-drops,duplicate-ip,asymmetric,nodeport-backend", "all" or "none".</summary>
+/// <summary>Which scenarios are on, parsed from "dns-drops,duplicate-ip,asymmetric,nodeport-backend,node-collapse", "all" or "none".</summary>
 public readonly record struct ScenarioSet(Scenario Value)
 {
     private static readonly (string Name, Scenario Scenario)[] Names =
@@ -9,6 +9,7 @@ public readonly record struct ScenarioSet(Scenario Value)
         ("duplicate-ip", Scenario.DuplicateIp),
         ("asymmetric", Scenario.Asymmetric),
         ("nodeport-backend", Scenario.NodePortBackend),
+        ("node-collapse", Scenario.NodeCollapse),
     ];
 
     public static ScenarioSet None => new(Scenario.None);

@@ -47,6 +47,7 @@ public sealed class SimulatedCluster
     private readonly List<SimEndpoint> _health = [];
     private readonly List<SimEndpoint> _peeredClients = [];
     private readonly List<SimEndpoint> _inVpcClients = [];
+    private readonly List<string> _agentPods = [];
     private readonly HashSet<uint> _identities = [];
     private readonly HashSet<IpAddr> _serviceIps = [];
     private readonly int[] _nextHostOctet;
@@ -72,6 +73,8 @@ public sealed class SimulatedCluster
             health.ID = (uint)_rng.Next(100, 4000);
             _health.Add(new SimEndpoint(IpAddr.FromV4(10, 1, (byte)n, 2), health, node, null, 40000));
         }
+        var agentRng = new SimRandom((ulong)(uint)seed ^ 0xC111_0A6E_0000_0000UL);
+        foreach (var _ in _nodes) _agentPods.Add("cilium-" + agentRng.NextNamePart(5));
 
         var scale = (nodes + 4) / 5;
         CoreDns = AddWorkload("kube-system", "coredns", "Deployment", 53, "UDP", http: false, "k8s:k8s-app=kube-dns", "coredns", KubeDnsIdentity);
@@ -149,6 +152,15 @@ public sealed class SimulatedCluster
     /// <summary>An API outside the cluster that payments/gateway calls (world identity).</summary>
     public SimEndpoint PartnerApi { get; }
 
+    /// <summary>node-collapse: the node whose pods lose connectivity (sim-node-5, or the last node of a smaller cluster).</summary>
+    public SimNode CollapsedNode => _nodes[Math.Min(5, _nodes.Count) - 1];
+
+    /// <summary>The Cilium agent pod on a node (DaemonSet kube-system/cilium).</summary>
+    public string AgentPod(SimNode node) => _agentPods[node.Number - 1];
+
+    /// <summary>node-collapse: how long before the start the collapsed node's agent (re)started, before kube-proxy did.</summary>
+    public static readonly TimeSpan CollapsedAgentAge = TimeSpan.FromMinutes(3);
+
     public SimNode Node(int number) => _nodes[number - 1];
     public SimEndpoint Host(SimNode node) => _hosts[node.Number - 1];
     public SimEndpoint RemoteNode(SimNode node) => _remoteNodes[node.Number - 1];
@@ -168,7 +180,11 @@ public sealed class SimulatedCluster
     {
         var events = new List<ClusterEvent>();
         foreach (var node in _nodes)
-            events.Add(new CiliumAgentState(node.Name, now - (node.Number == 3 ? YoungNodeAge : OldNodeAge)));
+        {
+            var age = scenarios.Has(Scenario.NodeCollapse) && node == CollapsedNode && node.Number != 3 ? CollapsedAgentAge
+                : node.Number == 3 ? YoungNodeAge : OldNodeAge;
+            events.Add(new CiliumAgentState(node.Name, now - age, Pod: AgentPod(node)));
+        }
         var pods = scenarios.Has(Scenario.DuplicateIp) ? _pods.Append(UnmanagedPod) : _pods;
         foreach (var pod in pods)
         {

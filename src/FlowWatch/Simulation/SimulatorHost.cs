@@ -1,5 +1,7 @@
 using System.Net;
 using FlowWatch.Hosting;
+using Grpc.Health.V1;
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -76,14 +78,25 @@ public sealed class SimulatorHost : IAsyncDisposable
         });
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(Service);
+        builder.Services.AddSingleton(HealthService());
         builder.Services.AddSingleton<IHostedService>(Feed);
         var app = builder.Build();
         app.MapGrpcService<SimulatorService>();
+        app.MapGrpcService<HealthServiceImpl>();
         StartedAt = _time.GetUtcNow();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;
         var bound = new Uri(app.Urls.First());
         EndPoint = new IPEndPoint(IPAddress.Parse(bound.Host.Trim('[', ']')), bound.Port);
+    }
+
+    /// <summary>grpc.health.v1.Health as a Hubble server answers it: "" and "hubble.server.Observer" SERVING (hubble status asks first).</summary>
+    public static HealthServiceImpl HealthService()
+    {
+        var health = new HealthServiceImpl();
+        health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
+        health.SetStatus("hubble.server.Observer", HealthCheckResponse.Types.ServingStatus.Serving);
+        return health;
     }
 
     /// <summary>Ends open streams, stops the generator and the server.</summary>

@@ -10,6 +10,8 @@ public sealed record SimulatorOptions
     /// <summary>Flows per second of event time (= wall time when served live), scenarios included.</summary>
     public double FlowsPerSecond { get; init; } = 1_000;
     public ScenarioSet Scenarios { get; init; } = ScenarioSet.None;
+    /// <summary>When node-collapse starts (and, optionally, the agent restart that ends it), from the simulator's start.</summary>
+    public NodeCollapseTiming NodeCollapse { get; init; } = NodeCollapseTiming.Default;
     /// <summary>Responses kept for GetFlows without follow (Hubble's default ring holds 4,095 per node).</summary>
     public int BufferSize { get; init; } = 65_536;
     /// <summary>lost_events messages injected per second (0 = none), to exercise a client's accounting.</summary>
@@ -31,6 +33,7 @@ public sealed record SimulatorOptions
             throw new ArgumentException($"rate must be above 0 and at most {TrafficGenerator.MaxFlowsPerSecond:N0} flows/s, not {FlowsPerSecond}", nameof(FlowsPerSecond));
         if (BufferSize is < 1 or > 1 << 24)
             throw new ArgumentException($"buffer size must be 1..{1 << 24}, not {BufferSize}", nameof(BufferSize));
+        NodeCollapse.Validate();
         if (!(LostEventsPerSecond >= 0 && LostEventsPerSecond <= 10_000))
             throw new ArgumentException($"lost events per second must be 0..10000, not {LostEventsPerSecond}", nameof(LostEventsPerSecond));
         if (Tick <= TimeSpan.Zero || Tick > TimeSpan.FromSeconds(1))

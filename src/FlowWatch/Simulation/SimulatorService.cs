@@ -7,13 +7,18 @@ using Grpc.Core;
 namespace FlowWatch.Simulation;
 
 /// <summary>
-/// observer.Observer over the simulator's ring: GetFlows (follow, number, first, since/until, whitelist/blacklist
-/// per <see cref="FlowRequestFilter"/>), GetNodes and ServerStatus, answering like Hubble Relay.
+/// observer.Observer over the simulator's ring as Cilium v1.14's local observer answers: GetFlows (number, first,
+/// follow, since/until, whitelist/blacklist per <see cref="FlowRequestFilter"/>, experimental.field_mask),
+/// GetNodes (as Relay), GetNamespaces and ServerStatus.
 /// </summary>
 /// <remarks>
-/// Without follow, number, first or since the whole buffer is sent. A reader that falls more than the buffer
-/// behind gets a lost_events message (source HUBBLE_RING_BUFFER) with the count it missed, as from Hubble.
-/// Filter fields other than those of <see cref="FlowRequestFilter.SupportedFields"/> are refused (UNIMPLEMENTED).
+/// GetFlows positions its reader as Hubble's newRingReader does: <c>first</c> starts at the oldest entry; a plain
+/// <c>follow</c> at the next one; otherwise a backward scan from the newest stops at the <c>number</c>-th matching
+/// flow or, when <c>since</c> is given (it takes precedence), at the first matching flow older than since. Reading on
+/// sends at most <c>number</c> flows (without follow), skips flows before since and ends at the first flow after
+/// until, so <c>since</c> with <c>number</c> gives the oldest N after since. A reader that falls more than the ring
+/// behind gets a lost_events message (source HUBBLE_RING_BUFFER) with the count it missed; lost events bypass the
+/// filters and do not count towards number.
 /// </remarks>
 public sealed class SimulatorService : Observer.ObserverBase
 {
@@ -45,33 +50,23 @@ public sealed class SimulatorService : Observer.ObserverBase
     public override async Task GetFlows(GetFlowsRequest request, IServerStreamWriter<GetFlowsResponse> responseStream, ServerCallContext context)
     {
         if (request.First && request.Follow)
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "first and follow exclude each other"));
-        if (request.Number > 0 && (request.Since is not null || request.Until is not null))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "number and since/until exclude each other"));
-        var filter = FlowRequestFilter.From(request, SimulatedCluster.ClusterName);
-        long since = request.Since is { } s ? Nanos(s) : long.MinValue;
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "first cannot be specified with follow"));
+        var filter = FlowRequestFilter.From(request);
+        var mask = FlowFieldMask.From(request.Experimental?.FieldMask);
+        long? since = request.Since is { } s ? Nanos(s) : null;
         long until = request.Until is { } u ? Nanos(u) : long.MaxValue;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _stopping.Token);
         var ct = linked.Token;
         var chunk = new List<FlowRing.Entry>(ReadChunk);
         try
         {
-            long cursor, limit = long.MaxValue;
-            if (request.Number > 0 && !request.First)
-            {
-                cursor = await SendLast(request.Number, filter, responseStream, chunk, ct).ConfigureAwait(false);
-                if (!request.Follow) return;
-            }
-            else if (request.Follow && request.Since is null)
-                cursor = _ring.Next;
-            else
-            {
-                // first N, since/until, or the whole buffer: from the oldest entry on.
-                cursor = _ring.Oldest;
-                if (request.First && request.Number > 0) limit = (long)request.Number;
-            }
+            long cursor;
+            if (request.First && since is null) cursor = _ring.Oldest;
+            else if (request.Follow && request.Number == 0 && since is null) cursor = _ring.Next;
+            else cursor = ScanBack(request.Number, since, filter, chunk);
             var end = request.Follow ? long.MaxValue : _ring.Next;
-            await Pump(cursor, end, limit, request.Follow, since, until, filter, responseStream, chunk, ct).ConfigureAwait(false);
+            var limit = request.Follow || request.Number == 0 ? long.MaxValue : (long)request.Number;
+            await Pump(cursor, end, limit, request.Follow, since ?? long.MinValue, until, filter, mask, responseStream, chunk, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -79,34 +74,38 @@ public sealed class SimulatorService : Observer.ObserverBase
         }
     }
 
-    private async Task<long> SendLast(ulong number, FlowRequestFilter filter, IServerStreamWriter<GetFlowsResponse> stream,
-        List<FlowRing.Entry> chunk, CancellationToken ct)
+    /// <summary>Hubble's backward scan: where a reader starts for <c>number</c> and <c>since</c> (see the remarks).</summary>
+    private long ScanBack(ulong number, long? since, FlowRequestFilter filter, List<FlowRing.Entry> chunk)
     {
         var end = _ring.Next;
-        var last = new Queue<GetFlowsResponse>();
-        for (var cursor = _ring.Oldest; cursor < end;)
+        var oldest = _ring.Oldest;
+        ulong count = 0;
+        for (var top = end; top > oldest;)
         {
+            var from = Math.Max(oldest, top - ReadChunk);
             chunk.Clear();
-            (_, cursor) = _ring.Read(cursor, chunk, (int)Math.Min(ReadChunk, end - cursor));
-            if (chunk.Count == 0) break;
-            foreach (var e in chunk)
+            var (lost, _) = _ring.Read(from, chunk, (int)(top - from));
+            if (lost > 0) return from + lost; // overwritten while scanning: start at what is left
+            for (var i = chunk.Count - 1; i >= 0; i--)
             {
-                if (!filter.Matches(e.Message)) continue;
-                last.Enqueue(e.Message);
-                if ((ulong)last.Count > number) last.Dequeue();
+                var e = chunk[i];
+                if (e.Message.Flow is null || !filter.Matches(e.Message)) continue;
+                count++;
+                if (since is { } t) { if (e.TimeNanos < t) return e.Seq + 1; }
+                else if (count == number) return e.Seq;
             }
+            top = from;
         }
-        await WriteBatch(stream, [.. last], ct).ConfigureAwait(false);
-        return end;
+        return oldest;
     }
 
     /// <summary>Sends matching entries from <paramref name="cursor"/> up to <paramref name="end"/> (or for ever when following).</summary>
     private async Task Pump(long cursor, long end, long limit, bool follow, long since, long until, FlowRequestFilter filter,
-        IServerStreamWriter<GetFlowsResponse> stream, List<FlowRing.Entry> chunk, CancellationToken ct)
+        FlowFieldMask? mask, IServerStreamWriter<GetFlowsResponse> stream, List<FlowRing.Entry> chunk, CancellationToken ct)
     {
         var sent = 0L;
         var batch = new List<GetFlowsResponse>(ReadChunk + 1);
-        while (cursor < end)
+        while (cursor < end && sent < limit)
         {
             if (follow) await _ring.WaitForAsync(cursor, ct).ConfigureAwait(false);
             chunk.Clear();
@@ -125,10 +124,11 @@ public sealed class SimulatorService : Observer.ObserverBase
             var done = false;
             foreach (var e in chunk)
             {
+                if (e.Message.Flow is null) { batch.Add(e.Message); continue; }
                 if (e.TimeNanos > until) { done = true; break; }
                 if (e.TimeNanos < since || !filter.Matches(e.Message)) continue;
-                batch.Add(e.Message);
-                if (++sent >= limit) { done = true; break; }
+                batch.Add(mask is null ? e.Message : mask.Apply(e.Message));
+                if (++sent >= limit) break;
             }
             await WriteBatch(stream, batch, ct).ConfigureAwait(false);
             if (done) return;
@@ -169,6 +169,28 @@ public sealed class SimulatorService : Observer.ObserverBase
                 SeenFlows = (ulong)seen,
             });
         }
+        return Task.FromResult(response);
+    }
+
+    /// <summary>Namespaces of the flows still in the ring, sorted, in the simulated cluster (Hubble lists those seen in the last hour).</summary>
+    public override Task<GetNamespacesResponse> GetNamespaces(GetNamespacesRequest request, ServerCallContext context)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        var chunk = new List<FlowRing.Entry>(ReadChunk);
+        for (var cursor = _ring.Oldest; cursor < _ring.Next;)
+        {
+            chunk.Clear();
+            (_, cursor) = _ring.Read(cursor, chunk, ReadChunk);
+            if (chunk.Count == 0) break;
+            foreach (var e in chunk)
+            {
+                if (e.Message.Flow is not { } f) continue;
+                if (f.Source is { Namespace.Length: > 0 } src) names.Add(src.Namespace);
+                if (f.Destination is { Namespace.Length: > 0 } dst) names.Add(dst.Namespace);
+            }
+        }
+        var response = new GetNamespacesResponse();
+        foreach (var ns in names) response.Namespaces.Add(new Namespace { Cluster = SimulatedCluster.ClusterName, Namespace_ = ns });
         return Task.FromResult(response);
     }
 

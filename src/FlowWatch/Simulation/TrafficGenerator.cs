@@ -34,6 +34,8 @@ public sealed class TrafficGenerator
     public SimulatedCluster Cluster { get; }
     public ScenarioSet Scenarios { get; }
     public double FlowsPerSecond { get; }
+    /// <summary>When the node-collapse scenario starts and ends, from the start of each batch or stream.</summary>
+    public NodeCollapseTiming NodeCollapse { get; init; } = NodeCollapseTiming.Default;
 
     private ulong TrafficSeed => (ulong)(uint)Cluster.Seed * 0x9E37_79B9_7F4A_7C15UL ^ 0x7A4F_F1C0_0000_0001UL;
 
@@ -49,7 +51,7 @@ public sealed class TrafficGenerator
 
     private IEnumerable<GetFlowsResponse> GenerateCore(DateTimeOffset from, DateTimeOffset end)
     {
-        var stream = new TrafficStream(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), ToNanos(end));
+        var stream = new TrafficStream(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), ToNanos(end), NodeCollapse);
         var chunk = new List<GetFlowsResponse>();
         var step = TimeSpan.FromMilliseconds(Math.Clamp(1e9 / FlowsPerSecond * 4096 / 1e6, 1, 1000));
         for (var until = from; until < end;)
@@ -63,7 +65,7 @@ public sealed class TrafficGenerator
 
     /// <summary>An open-ended stream starting at <paramref name="from"/>, for a live source that emits as time passes.</summary>
     public TrafficStream Start(DateTimeOffset from) =>
-        new(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), long.MaxValue);
+        new(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), long.MaxValue, NodeCollapse);
 
     internal static long ToNanos(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
 }

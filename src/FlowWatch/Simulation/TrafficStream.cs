@@ -42,11 +42,15 @@ public sealed class TrafficStream
     private long _seq;
     private long _position;
 
-    internal TrafficStream(SimulatedCluster cluster, ScenarioSet scenarios, double flowsPerSecond, ulong seed, long startNanos, long endNanos)
+    internal TrafficStream(SimulatedCluster cluster, ScenarioSet scenarios, double flowsPerSecond, ulong seed, long startNanos, long endNanos,
+        NodeCollapseTiming? collapse = null)
     {
         _rng = new SimRandom(seed);
         _factory = new FlowFactory(_rng);
         _conversations = new Conversations(cluster, scenarios, _rng, _factory);
+        collapse ??= NodeCollapseTiming.Default;
+        _conversations.CollapseFrom = startNanos + collapse.After.Ticks * 100;
+        _conversations.CollapseUntil = collapse.RecoverAfter is { } r ? startNanos + r.Ticks * 100 : long.MaxValue;
         _nanosPerFlow = 1e9 / flowsPerSecond;
         _end = endNanos;
         _position = startNanos;
@@ -61,6 +65,7 @@ public sealed class TrafficStream
         if (scenarios.Has(Scenario.DuplicateIp)) drivers.Add(new Driver(500 * Ms, (c, t, _) => c.LegacyBatch(t)));
         if (scenarios.Has(Scenario.Asymmetric)) drivers.Add(new Driver(500 * Ms, (c, t, n) => c.LedgerVisit(t, n)));
         if (scenarios.Has(Scenario.NodePortBackend)) drivers.Add(new Driver(200 * Ms, (c, t, _) => c.StorefrontVisit(t)));
+        if (scenarios.Has(Scenario.NodeCollapse)) drivers.Add(new Driver(150 * Ms, (c, t, n) => c.CollapsedNodeCall(t, n)));
         foreach (var d in drivers) d.Next = startNanos + (long)(_rng.NextDouble() * d.Interval);
         _drivers = [.. drivers];
     }

@@ -2,17 +2,35 @@ using FlowWatch.Flows;
 
 namespace FlowWatch.Store;
 
-/// <summary>What to look for in the store. Endpoint filters (namespace, pod, workload) apply to one side together; either side may match.</summary>
-/// <remarks>Like <c>hubble observe</c>: IP and port match source or destination; the rest must all hold.</remarks>
+/// <summary>What to look for in the store, with Hubble's filter meanings; every given field must hold.</summary>
+/// <remarks>
+/// As <c>hubble observe</c>: pods are name prefixes ("ns/prefix"), IPs are addresses or CIDR blocks, ip/port match
+/// either side and the From*/To* fields one side, protocol is an L4 or L7 protocol. FlowWatch's extension: namespace,
+/// pod and workload apply to one side together, and either side may match (Hubble ORs whole filters instead); a pod
+/// without "ns/" matches in every namespace (hubble's CLI assumes "default").
+/// </remarks>
 public sealed record FlowQuery
 {
     public string? Namespace { get; init; }
-    /// <summary>Pod name; "namespace/pod" also sets the namespace.</summary>
+    /// <summary>Pod name prefix; "namespace/prefix" also sets the namespace.</summary>
     public string? Pod { get; init; }
     public string? Workload { get; init; }
+    public string? FromNamespace { get; init; }
+    public string? ToNamespace { get; init; }
+    /// <summary>Source pod name prefix, "namespace/prefix" or "prefix" (any namespace).</summary>
+    public string? FromPod { get; init; }
+    public string? ToPod { get; init; }
     public string? Node { get; init; }
     public IpAddr? Ip { get; init; }
+    /// <summary>Either side in this block (an address is a /32 or /128).</summary>
+    public IpPrefix? IpBlock { get; init; }
+    public IpPrefix? FromIp { get; init; }
+    public IpPrefix? ToIp { get; init; }
     public int? Port { get; init; }
+    public int? FromPort { get; init; }
+    public int? ToPort { get; init; }
+    /// <summary>tcp, udp, sctp, icmp, icmpv4, icmpv6 (L4) or dns, http (L7), lower case.</summary>
+    public string? Protocol { get; init; }
     public Verdict? Verdict { get; init; }
     /// <summary>Cilium drop reason number.</summary>
     public int? DropReason { get; init; }

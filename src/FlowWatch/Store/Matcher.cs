@@ -7,29 +7,52 @@ internal sealed class Matcher
 {
     private const int Any = -2;
 
-    private int _namespace = Any, _pod = Any, _workload = Any, _node = Any;
+    private int _namespace = Any, _workload = Any, _node = Any, _fromNamespace = Any, _toNamespace = Any;
+    private HashSet<int>? _pod, _fromPod, _toPod;
     private IpAddr? _ip;
-    private int _port = -1, _reason = -1, _verdict = -1;
+    private IpPrefix? _ipBlock, _fromIp, _toIp;
+    private int _port = -1, _fromPort = -1, _toPort = -1, _reason = -1, _verdict = -1;
+    private L4Protocol? _l4;
+    private L7Protocol? _l7;
+    private bool _icmp;
     private long _since = long.MinValue, _until = long.MaxValue;
     private readonly List<ulong> _keys = [];
 
     /// <summary>A name in the query the store has never seen: nothing can match.</summary>
     public bool MatchesNothing { get; private set; }
 
-    private bool HasEndpointFilter => _namespace != Any || _pod != Any || _workload != Any;
+    private bool HasEndpointFilter => _namespace != Any || _pod is not null || _workload != Any;
 
     public static Matcher Resolve(FlowQuery q, StringTable strings)
     {
         var m = new Matcher();
-        var ns = q.Namespace;
-        var pod = q.Pod;
-        if (pod is not null && pod.IndexOf('/') is var slash and > 0)
-        {
-            ns = pod[..slash];
-            pod = pod[(slash + 1)..];
-        }
+        var (ns, pod) = SplitPod(q.Pod, q.Namespace);
         m._namespace = m.Name(ns, strings, BlockKeys.Namespace);
-        m._pod = m.Name(pod, strings, BlockKeys.Pod);
+        m._pod = m.Prefixed(pod, strings);
+        var (fromNs, fromPod) = SplitPod(q.FromPod, q.FromNamespace);
+        m._fromNamespace = m.Name(fromNs, strings, BlockKeys.Namespace);
+        m._fromPod = m.Prefixed(fromPod, strings);
+        var (toNs, toPod) = SplitPod(q.ToPod, q.ToNamespace);
+        m._toNamespace = m.Name(toNs, strings, BlockKeys.Namespace);
+        m._toPod = m.Prefixed(toPod, strings);
+        m._ipBlock = q.IpBlock;
+        m._fromIp = q.FromIp;
+        m._toIp = q.ToIp;
+        if (q.FromPort is { } fp) { m._fromPort = fp; m._keys.Add(BlockKeys.Port(fp)); }
+        if (q.ToPort is { } tp) { m._toPort = tp; m._keys.Add(BlockKeys.Port(tp)); }
+        switch (q.Protocol)
+        {
+            case null: break;
+            case "tcp": m._l4 = L4Protocol.Tcp; break;
+            case "udp": m._l4 = L4Protocol.Udp; break;
+            case "sctp": m._l4 = L4Protocol.Sctp; break;
+            case "icmpv4": m._l4 = L4Protocol.Icmpv4; break;
+            case "icmpv6": m._l4 = L4Protocol.Icmpv6; break;
+            case "icmp": m._icmp = true; break;
+            case "dns": m._l7 = L7Protocol.Dns; break;
+            case "http": m._l7 = L7Protocol.Http; break;
+            default: throw new ArgumentException($"unknown protocol '{q.Protocol}'", nameof(q));
+        }
         m._workload = m.Name(q.Workload, strings, BlockKeys.Workload);
         m._node = m.Name(q.Node, strings, BlockKeys.Node);
         if (q.Ip is { } ip) { m._ip = ip; m._keys.Add(BlockKeys.Ip(ip)); }
@@ -40,6 +63,28 @@ internal sealed class Matcher
         if (q.UntilNanos is { } until) m._until = until;
         if (m._since > m._until) m.MatchesNothing = true;
         return m;
+    }
+
+    // Hubble's "ns/prefix" (an empty prefix is every pod of ns); without '/', the prefix in the given namespace or any.
+    private static (string? Ns, string? Prefix) SplitPod(string? pod, string? ns)
+    {
+        if (pod is null) return (ns, null);
+        var slash = pod.IndexOf('/');
+        if (slash < 0) return (ns, pod);
+        var prefix = pod[(slash + 1)..];
+        return (pod[..slash], prefix.Length == 0 ? null : prefix);
+    }
+
+    // A pod prefix resolved once to the ids of every interned name it starts (one pass over the names, far cheaper
+    // than comparing text per entry); none at all means nothing can match, without a scan.
+    private HashSet<int>? Prefixed(string? prefix, StringTable strings)
+    {
+        if (prefix is null) return null;
+        var ids = new HashSet<int>();
+        for (var id = StringTable.Overflow + 1; id < strings.Count; id++)
+            if (strings[id].StartsWith(prefix, StringComparison.Ordinal)) ids.Add(id);
+        if (ids.Count == 0) MatchesNothing = true;
+        return ids;
     }
 
     private int Name(string? value, StringTable strings, Func<int, ulong> key)
@@ -67,13 +112,25 @@ internal sealed class Matcher
         if (_reason >= 0 && e.DropReason != _reason) return false;
         if (_node != Any && e.Node != _node) return false;
         if (_port >= 0 && e.SourcePort != _port && e.DestinationPort != _port) return false;
+        if (_fromPort >= 0 && e.SourcePort != _fromPort) return false;
+        if (_toPort >= 0 && e.DestinationPort != _toPort) return false;
         if (_ip is { } ip && e.SourceIp != ip && e.DestinationIp != ip) return false;
+        if (_ipBlock is { } block && !block.Contains(e.SourceIp) && !block.Contains(e.DestinationIp)) return false;
+        if (_fromIp is { } from && !from.Contains(e.SourceIp)) return false;
+        if (_toIp is { } to && !to.Contains(e.DestinationIp)) return false;
+        if (_l4 is { } l4 && e.Protocol != l4) return false;
+        if (_icmp && e.Protocol is not (L4Protocol.Icmpv4 or L4Protocol.Icmpv6)) return false;
+        if (_l7 is { } l7 && (L7Protocol)(e.L7 >> 4) != l7) return false;
         if (HasEndpointFilter && !EndpointMatches(endpoints[e.SourceEndpoint]) && !EndpointMatches(endpoints[e.DestinationEndpoint])) return false;
+        if ((_fromNamespace != Any || _fromPod is not null) && !SideMatches(endpoints[e.SourceEndpoint], _fromNamespace, _fromPod)) return false;
+        if ((_toNamespace != Any || _toPod is not null) && !SideMatches(endpoints[e.DestinationEndpoint], _toNamespace, _toPod)) return false;
         return true;
     }
 
     private bool EndpointMatches(EndpointEntry en) =>
-        (_namespace == Any || en.Namespace == _namespace) &&
-        (_pod == Any || en.Pod == _pod) &&
-        (_workload == Any || en.Workload == _workload);
+        SideMatches(en, _namespace, _pod) && (_workload == Any || en.Workload == _workload);
+
+    // Hubble never matches a pod filter on an endpoint without a namespace and pod (world, host).
+    private static bool SideMatches(EndpointEntry en, int ns, HashSet<int>? pods) =>
+        (ns == Any || en.Namespace == ns) && (pods is null || pods.Contains(en.Pod));
 }

@@ -11,7 +11,7 @@ public sealed partial class AlertRuleTests
     private static readonly string[] RequiredAlerts =
     [
         "FlowWatchDnsLookupsDropped", "FlowWatchDuplicatePodIp", "FlowWatchUnmanagedPods", "FlowWatchAsymmetricPath",
-        "FlowWatchNodePortBackendUnhealthy", "FlowWatchHubbleDisconnected", "FlowWatchHubbleLosingEvents", "FlowWatchSheddingLoad",
+        "FlowWatchNodePortBackendUnhealthy", "FlowWatchNodeConnectivityCollapse", "FlowWatchHubbleDisconnected", "FlowWatchHubbleLosingEvents", "FlowWatchSheddingLoad",
     ];
 
     [Fact]

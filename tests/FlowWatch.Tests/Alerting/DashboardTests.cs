@@ -80,7 +80,7 @@ public sealed class DashboardTests
     public void Rows_CoverEveryDetectorAndFlowWatchHealth()
     {
         var rows = DashboardFile.Panels(Dashboard).Where(DashboardFile.IsRow).Select(r => (string)r["title"]!).ToList();
-        Assert.Equal(["Overview", "DNS", "Duplicate IPs and unmanaged pods", "Asymmetric paths", "NodePort backend health", "FlowWatch health"], rows);
+        Assert.Equal(["Overview", "DNS", "Duplicate IPs and unmanaged pods", "Asymmetric paths", "NodePort backend health", "Node connectivity", "FlowWatch health"], rows);
         // One series per backend pod, so the failing one stands out.
         var backend = DashboardFile.Panels(Dashboard).Single(p => (string?)p["title"] == "Backend health by pod");
         var target = DashboardFile.Targets(backend).Single();

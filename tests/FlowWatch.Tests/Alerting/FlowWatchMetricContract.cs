@@ -23,6 +23,8 @@ internal static class FlowWatchMetricContract
         "flowwatch_asymmetric_paths",
         "flowwatch_backend_health",
         "flowwatch_backend_handshakes_total",
+        "flowwatch_node_connectivity",
+        "flowwatch_node_handshakes_total",
         "flowwatch_store_flows",
         "flowwatch_store_evicted_total",
         "up",

@@ -26,6 +26,7 @@ public static class ScenarioAlerts
         new("duplicate-ip", "FlowWatchUnmanagedPods", L(("node", "sim-node-3"))),
         new("asymmetric", "FlowWatchAsymmetricPath", L(("namespace", "payments"), ("workload", "ledger"), ("peer_range", @"172\.31\..*"))),
         new("nodeport-backend", "FlowWatchNodePortBackendUnhealthy", L(("namespace", "web"), ("service", "storefront"), ("pod", "storefront-.*-b"))),
+        new("node-collapse", "FlowWatchNodeConnectivityCollapse", L(("node", "sim-node-5"))),
     ];
 
     /// <summary>Every scenario the table covers, comma-separated as <c>--scenario</c> takes them.</summary>

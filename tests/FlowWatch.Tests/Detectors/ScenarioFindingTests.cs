@@ -24,6 +24,8 @@ public sealed class ScenarioFindingTests(ITestOutputHelper output)
         { "asymmetric", false, [FindingKind.AsymmetricPath] },
         { "nodeport-backend", true, [FindingKind.BackendUnhealthy] },
         { "nodeport-backend", false, [FindingKind.BackendUnhealthy] },
+        { "node-collapse", true, [FindingKind.NodeConnectivity] },
+        { "node-collapse", false, [FindingKind.NodeConnectivity] },
     };
 
     [Theory]

@@ -28,6 +28,9 @@ public sealed class TestCertificates : IDisposable
     public string CaFile => Path.Combine(Directory, "ca.crt");
     public string ClientCertFile => Path.Combine(Directory, "client.crt");
     public string ClientKeyFile => Path.Combine(Directory, "client.key");
+    /// <summary>The server's certificate and key as PEM files, for servers that are not Kestrel (hubble-refserver).</summary>
+    public string ServerCertFile => Path.Combine(Directory, "server.crt");
+    public string ServerKeyFile => Path.Combine(Directory, "server.key");
     public string StrangerCertFile => Path.Combine(Directory, "stranger.crt");
     public string StrangerKeyFile => Path.Combine(Directory, "stranger.key");
 
@@ -56,6 +59,7 @@ public sealed class TestCertificates : IDisposable
         var stranger = Issue(otherCa, "CN=stranger", serverAuth: false, null);
 
         File.WriteAllText(Path.Combine(dir, "ca.crt"), ca.ExportCertificatePem());
+        WritePem(server, Path.Combine(dir, "server.crt"), Path.Combine(dir, "server.key"));
         WritePem(client, Path.Combine(dir, "client.crt"), Path.Combine(dir, "client.key"));
         WritePem(stranger, Path.Combine(dir, "stranger.crt"), Path.Combine(dir, "stranger.key"));
         return new TestCertificates(dir, ca, server, client, stranger);

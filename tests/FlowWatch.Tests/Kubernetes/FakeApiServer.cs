@@ -10,14 +10,18 @@ using Microsoft.Extensions.Logging;
 namespace FlowWatch.Tests.Kube;
 
 /// <summary>A small Kubernetes API server on 127.0.0.1 (Kestrel, port 0): list and chunked watch JSON for the kinds FlowWatch watches, and recorded POSTs.</summary>
-internal sealed class FakeApiServer : IAsyncDisposable
+internal sealed partial class FakeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Dictionary<string, FakeResource> _resources = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private long _rv = 100;
 
-    private FakeApiServer(WebApplication app) => _app = app;
+    private FakeApiServer(WebApplication app)
+    {
+        _app = app;
+        Leases = new FakeLeases(this);
+    }
 
     public Uri Address { get; private set; } = null!;
     public FakeResource Pods => _resources["/api/v1/pods"];
@@ -27,12 +31,22 @@ internal sealed class FakeApiServer : IAsyncDisposable
     public FakeResource CiliumEndpoints => _resources["/apis/cilium.io/v2/ciliumendpoints"];
     public FakeResource CiliumNodes => _resources["/apis/cilium.io/v2/ciliumnodes"];
 
+    public FakeLeases Leases { get; }
+
+    /// <summary>A granted eviction deletes the pod, as the real API server does (once its grace period is over).</summary>
+    public bool EvictionsDeletePods { get; set; }
+
     /// <summary>Every POST: its path and body.</summary>
     public ConcurrentQueue<(string Path, JsonNode Body)> Posts { get; } = new();
     public ConcurrentQueue<(string Path, JsonNode Body)> Patches { get; } = new();
 
     /// <summary>Eviction responses: 201 unless set (429 for a PodDisruptionBudget).</summary>
     public int EvictionStatus { get; set; } = 201;
+
+    /// <summary>Every open watch that asked for bookmarks gets one this often (the real server sends them about once a minute); off when null.</summary>
+    public TimeSpan? BookmarkInterval { get; set; }
+
+    private Task? _bookmarkLoop;
 
     public long NextResourceVersion() => Interlocked.Increment(ref _rv);
     public long CurrentResourceVersion => Interlocked.Read(ref _rv);
@@ -54,6 +68,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
         server.Add("/apis/cilium.io/v2/ciliumnodes", "cilium.io/v2", "CiliumNodeList");
         app.Run(server.HandleAsync);
         await app.StartAsync();
+        server._bookmarkLoop = server.BookmarkLoopAsync();
         server.Address = new Uri(app.Urls.First());
         return server;
     }
@@ -66,11 +81,18 @@ internal sealed class FakeApiServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "";
+        if (path.StartsWith(FakeLeases.Prefix, StringComparison.Ordinal) && path.Contains("/leases", StringComparison.Ordinal))
+        {
+            await Leases.HandleAsync(ctx, path);
+            return;
+        }
         if (ctx.Request.Method == "POST" || ctx.Request.Method == "PATCH")
         {
             var body = await JsonNode.ParseAsync(ctx.Request.Body) ?? new JsonObject();
             (ctx.Request.Method == "POST" ? Posts : Patches).Enqueue((path, body));
             var status = path.EndsWith("/eviction", StringComparison.Ordinal) ? EvictionStatus : ctx.Request.Method == "POST" ? 201 : 200;
+            if (status == 201 && EvictionsDeletePods && path.EndsWith("/eviction", StringComparison.Ordinal) && path.Split('/') is { Length: 8 } p
+                && Pods.Get(p[4], p[6]) is not null) Pods.Delete(p[4], p[6]);
             ctx.Response.StatusCode = status;
             ctx.Response.ContentType = "application/json";
             if (status >= 400) await ctx.Response.WriteAsync(Status(status, "refused by the fake API server"));
@@ -93,25 +115,43 @@ internal sealed class FakeApiServer : IAsyncDisposable
             return;
         }
         ctx.Response.ContentType = "application/json";
-        if (ctx.Request.Query["watch"] != "true")
+        var query = ctx.Request.Query;
+        if (query["watch"] != "true")
         {
             if (resource.ListDelay > TimeSpan.Zero) await Task.Delay(resource.ListDelay, ctx.RequestAborted);
             if (resource.TakeListFailure())
             {
                 ctx.Response.StatusCode = 500;
-                await ctx.Response.WriteAsync(Status(500, "list failed in the fake API server"));
+                await ctx.Response.WriteAsync(Status(500, "InternalError", "list failed in the fake API server"));
                 return;
             }
-            await ctx.Response.WriteAsync(resource.ListJson());
+            int? limit = int.TryParse(query["limit"], out var l) ? l : null;
+            var page = resource.List(limit, query["continue"]);
+            if (page.ErrorCode != 0)
+            {
+                ctx.Response.StatusCode = page.ErrorCode;
+                await ctx.Response.WriteAsync(page.ErrorBody!);
+                return;
+            }
+            await resource.WriteListAsync(ctx.Response.Body, page, ctx.RequestAborted);
             return;
         }
         if (resource.RefuseWatches)
         {
             ctx.Response.StatusCode = 500;
-            await ctx.Response.WriteAsync(Status(500, "watch refused by the fake API server"));
+            await ctx.Response.WriteAsync(Status(500, "InternalError", "watch refused by the fake API server"));
             return;
         }
-        var watch = resource.OpenWatch(ctx.Request.Query["resourceVersion"], ctx.Abort);
+        var bookmarks = query["allowWatchBookmarks"] == "true";
+        var initialEvents = query["sendInitialEvents"] == "true";
+        if (initialEvents && InvalidWatchList(resource, bookmarks, query["resourceVersionMatch"]) is { } invalid)
+        {
+            resource.CountRefusedWatchList();
+            ctx.Response.StatusCode = 422;
+            await ctx.Response.WriteAsync(Status(422, "Invalid", invalid));
+            return;
+        }
+        var watch = resource.OpenWatch(query["resourceVersion"], bookmarks, initialEvents, ctx.Abort);
         try
         {
             await ctx.Response.StartAsync();
@@ -127,6 +167,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
         finally { watch.Close(); }
     }
 
+    /// <summary>The real server's validation of a watch-list request (sendInitialEvents=true); null when it is valid.</summary>
+    private static string? InvalidWatchList(FakeResource resource, bool bookmarks, string? match)
+    {
+        if (!resource.WatchListSupported) return "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled";
+        if (match != "NotOlderThan") return $"resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan (got \"{match}\")";
+        if (!bookmarks) return "allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true";
+        return null;
+    }
+
     private bool TryGetPod(string path, out string? json)
     {
         json = null;
@@ -137,15 +186,38 @@ internal sealed class FakeApiServer : IAsyncDisposable
         return true;
     }
 
-    private static string Status(int code, string message) => new JsonObject
+    private static string Status(int code, string message) =>
+        Status(code, code == 404 ? "NotFound" : code == 429 ? "TooManyRequests" : "InternalError", message);
+
+    /// <summary>A Status body as the real API server sends with an error (and, for an expired continue token, the token for the rest).</summary>
+    public static string Status(int code, string reason, string message, string? continueToken = null) =>
+        StatusNode(code, reason, message, continueToken).ToJsonString();
+
+    public static JsonObject StatusNode(int code, string reason, string message, string? continueToken = null) => new()
     {
-        ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
-        ["message"] = message, ["reason"] = code == 404 ? "NotFound" : "TooManyRequests", ["code"] = code,
-    }.ToJsonString();
+        ["kind"] = "Status", ["apiVersion"] = "v1",
+        ["metadata"] = continueToken is null ? new JsonObject() : new JsonObject { ["continue"] = continueToken },
+        ["status"] = "Failure", ["message"] = message, ["reason"] = reason, ["code"] = code,
+    };
+
+    private async Task BookmarkLoopAsync()
+    {
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                await Task.Delay(BookmarkInterval ?? TimeSpan.FromMilliseconds(100), _stopping.Token);
+                if (BookmarkInterval is not null)
+                    foreach (var r in _resources.Values) r.Bookmark();
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
 
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        if (_bookmarkLoop is not null) await _bookmarkLoop;
         await _app.StopAsync();
         await _app.DisposeAsync();
         _stopping.Dispose();

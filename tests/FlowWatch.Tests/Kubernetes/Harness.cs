@@ -11,8 +11,11 @@ internal sealed class KubeHarness : IAsyncDisposable
     public static readonly WatchOptions Fast = new()
     {
         InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50), StaleAfter = TimeSpan.FromMilliseconds(300),
-        WatchSettle = TimeSpan.FromMilliseconds(100),
+        WatchSettle = TimeSpan.FromMilliseconds(100), WatchList = false,
     };
+
+    /// <summary><see cref="Fast"/> with watch-list streaming on, as in production.</summary>
+    public static readonly WatchOptions Streaming = Fast with { WatchList = true };
 
     private readonly CancellationTokenSource _cts = new(TimeSpan.FromSeconds(60));
     private Task? _run;
@@ -46,8 +49,9 @@ internal sealed class KubeHarness : IAsyncDisposable
 
     public void Run() => _run = Watcher.RunAsync(_cts.Token);
 
-    public Task SyncedAsync() => Eventually.True(() => Watcher.Synced &&
-        Watcher.Watchers.All(w => w.Status is WatcherStatus.Watching or WatcherStatus.Absent), "every watcher listed and watching");
+    /// <param name="seconds">Deadline; the 12,000-pod lists on a loaded machine need more than the default.</param>
+    public Task SyncedAsync(double seconds = 10) => Eventually.True(() => Watcher.Synced &&
+        Watcher.Watchers.All(w => w.Status is WatcherStatus.Watching or WatcherStatus.Absent), "every watcher listed and watching", seconds);
 
     public async ValueTask DisposeAsync()
     {

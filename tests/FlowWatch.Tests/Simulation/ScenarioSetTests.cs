@@ -11,7 +11,7 @@ public sealed class ScenarioSetTests
     [InlineData("all", Scenario.All)]
     [InlineData("none", Scenario.None)]
     [InlineData("", Scenario.None)]
-    [InlineData("dns-drops,duplicate-ip,asymmetric,nodeport-backend", Scenario.All)]
+    [InlineData("dns-drops,duplicate-ip,asymmetric,nodeport-backend,node-collapse", Scenario.All)]
     public void Parse_AcceptsNamesAllAndNone(string text, Scenario expected) =>
         Assert.Equal(expected, ScenarioSet.Parse(text).Value);
 

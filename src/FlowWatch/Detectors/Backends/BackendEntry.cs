@@ -39,6 +39,7 @@ internal sealed class BackendEntry(ServiceEntry service, string pod, RollingCoun
     public const int LatencySlot = HttpSlot + 4;
     public const int LatencyBuckets = 12;
     public const int Slots = LatencySlot + LatencyBuckets;
+    public static readonly string[] HttpClassNames = ["2xx", "3xx", "4xx", "5xx"];
 
     public ServiceEntry Service { get; } = service;
     public string Pod { get; } = pod;

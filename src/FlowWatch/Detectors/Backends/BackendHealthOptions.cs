@@ -3,15 +3,19 @@ namespace FlowWatch.Detectors.Backends;
 /// <summary>Settings of the <see cref="BackendHealthDetector"/>.</summary>
 public sealed record BackendHealthOptions
 {
-    /// <summary>Rolling window of each backend's health, kept in <see cref="Bucket"/>-sized buckets.</summary>
-    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Rolling window of each backend's health, kept in <see cref="Bucket"/>-sized buckets. The default is 1 minute:
+    /// a backend failing 30% of its handshakes among healthy siblings is degraded within 30 s of event time, one failing
+    /// every handshake unhealthy within about 40 s (timeouts are decided 10 s after the SYN).</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(1);
 
-    public TimeSpan Bucket { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The default is 5 seconds.</summary>
+    public TimeSpan Bucket { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Handshakes (or HTTP responses) in the window before a backend can be called degraded or unhealthy by ratio.</summary>
     public int MinSamples { get; init; } = 10;
 
-    /// <summary>Failure share at or above which a backend is degraded.</summary>
+    /// <summary>Failure share at or above which a backend is degraded; a degraded backend failing at least this much more
+    /// than its siblings together (with one of them healthy) raises a Warning finding.</summary>
     public double DegradedRatio { get; init; } = 0.1;
 
     /// <summary>Failure share at or above which a backend is unhealthy (and a finding is raised).</summary>

@@ -28,6 +28,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
     private readonly DnsPendingTable<bool> _deniedRequests;
     private readonly DnsPendingTable<bool> _refusals;
     private readonly DnsPodStats _pods;
+    private readonly DatapathDnsMatcher _datapath;
     private readonly Action<DnsKey, FlowEndpoint> _onNoAnswer;
     private IScheduler _scheduler = Scheduler.Default;
     private DnsMetrics? _metrics;
@@ -42,6 +43,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         _refusals = new DnsPendingTable<bool>(pairCapacity);
         _pods = new DnsPodStats(_options.PodWindow, _options.MaxTrackedPods);
         _onNoAnswer = OnNoAnswer;
+        _datapath = new DatapathDnsMatcher(_options.MaxPendingRequests);
     }
 
     public string Name => "dns";
@@ -85,6 +87,11 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         {
             if (l7.Kind == L7Kind.Request) OnRequest(flow, dns);
             else if (l7.Kind == L7Kind.Response) OnResponse(flow, dns);
+            return;
+        }
+        if (_datapath.Observe(flow, _scheduler.Now.UtcTicks))
+        {
+            CountLookupIfRequest(flow);
             return;
         }
         // Only drop notifications (or field-masked exports without an event type): a policy-verdict event
@@ -137,6 +144,22 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
             return;
         }
         if (_pending.TryMatch(key)) _metrics.Pending.Set(_pending.Unmatched);
+    }
+
+    private void CountLookupIfRequest(FlowRecord flow)
+    {
+        if (flow.DestinationPort == 53 && !flow.IsReply) CountLookup(flow.Source);
+    }
+
+    private void OnDatapathNoAnswer(FlowEndpoint client, string node, int unanswered, bool retried)
+    {
+        for (var i = 0; i < unanswered; i++)
+        {
+            var s = CountDrop(client, DnsDropReason.NoAnswer, "", node);
+            if (s is null) continue;
+            s.NoAnswerDatapath++;
+            if (retried) s.NoAnswerRetried++;
+        }
     }
 
     private void OnNoAnswer(DnsKey key, FlowEndpoint client) => CountDrop(client, DnsDropReason.NoAnswer, key.Query, "");
@@ -201,6 +224,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
     {
         var now = _scheduler.Now.UtcTicks;
         _pending.Expire(now - _options.NoAnswerTimeout.Ticks, _onNoAnswer);
+        _datapath.Expire(now - _options.NoAnswerTimeout.Ticks, OnDatapathNoAnswer);
         _deniedRequests.Expire(now - _options.NoAnswerTimeout.Ticks, null);
         _refusals.Expire(now - _options.NoAnswerTimeout.Ticks, null);
         _metrics!.Pending.Set(_pending.Unmatched);
@@ -237,6 +261,14 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         var evidence = new Dictionary<string, long>(StringComparer.Ordinal) { ["lookups"] = lookups };
         for (var i = 0; i < DnsDropReason.Count; i++)
             if (s.Drops[i] != 0) evidence[DnsDropReason.Names[i]] = s.Drops[i];
+        var noAnswer = s.Drops[DnsDropReason.NoAnswer];
+        if (noAnswer > 0)
+        {
+            // Where the no-answers were seen: through the DNS proxy (L7 records) or from L3/L4 flows only.
+            evidence["visibility_proxy"] = noAnswer - s.NoAnswerDatapath;
+            evidence["visibility_datapath"] = s.NoAnswerDatapath;
+            evidence["retried"] = s.NoAnswerRetried;
+        }
         var top = s.TopNames(_options.TopNames);
         var details = new List<string>
         {
@@ -248,6 +280,9 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         if (s.DatapathReasons.Count > 0)
             details.Add("datapath drop reasons: " + string.Join(", ",
                 s.DatapathReasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} ({p.Value})")));
+        if (s.NoAnswerDatapath > 0)
+            details.Add($"{s.NoAnswerDatapath} unanswered lookups seen in L3/L4 flows only (no DNS proxy visibility, so no query names)" +
+                        (s.NoAnswerRetried > 0 ? $"; the client retried {s.NoAnswerRetried} of them (the A/AAAA race: one reply lost, the resolver waits its timeout)" : ""));
         if (s.SamplePods.Count > 0) details.Add("sample pods: " + string.Join(", ", s.SamplePods));
         if (s.Nodes.Count > 0) details.Add("seen on nodes: " + string.Join(", ", s.Nodes));
         return new Finding(

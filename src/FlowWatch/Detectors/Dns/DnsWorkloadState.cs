@@ -20,6 +20,8 @@ internal sealed class DnsWorkloadState(WorkloadKey key)
     public long EpisodeStartTicks;
     public long LastDropTicks;
     public long Lookups;
+    /// <summary>No-answers seen from L3/L4 flows alone (no DNS proxy visibility), and those the client retried.</summary>
+    public long NoAnswerDatapath, NoAnswerRetried;
     public readonly long[] Drops = new long[DnsDropReason.Count];
     public readonly Dictionary<string, long> Names = new(StringComparer.Ordinal);
     public long OtherNames;
@@ -43,6 +45,8 @@ internal sealed class DnsWorkloadState(WorkloadKey key)
         Dirty = false;
         EpisodeStartTicks = ticks;
         Lookups = 0;
+        NoAnswerDatapath = 0;
+        NoAnswerRetried = 0;
         Array.Clear(Drops);
         Names.Clear();
         OtherNames = 0;

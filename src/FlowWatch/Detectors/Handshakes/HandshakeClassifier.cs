@@ -78,7 +78,7 @@ public sealed class HandshakeClassifier : IDisposable
     {
         if (_context is not null)
         {
-            if (!ReferenceEquals(_context, context))
+            if (!ReferenceEquals(_context.Root, context.Root))
                 throw new InvalidOperationException("A HandshakeClassifier can serve only one pipeline.");
             _users++;
             return _out;

@@ -57,15 +57,7 @@ public sealed class FindingEventPublisher
             f => _results.WithLabels(Reason(f.Kind), "shed").Inc());
     }
 
-    public static string Reason(FindingKind kind) => kind switch
-    {
-        FindingKind.DnsDrops => "FlowWatchDnsDrops",
-        FindingKind.DuplicateIp => "FlowWatchDuplicateIP",
-        FindingKind.UnmanagedPod => "FlowWatchUnmanagedPod",
-        FindingKind.AsymmetricPath => "FlowWatchAsymmetricPath",
-        FindingKind.BackendUnhealthy => "FlowWatchBackendUnhealthy",
-        _ => "FlowWatch" + kind,
-    };
+    public static string Reason(FindingKind kind) => Detectors.Registry.DetectorRegistry.Kind(kind)?.EventReason ?? "FlowWatch" + kind;
 
     /// <summary>Queues every opening or changing finding; never blocks the caller.</summary>
     public IDisposable Follow(IObservable<Finding> findings) =>

@@ -16,28 +16,27 @@ public sealed class ClusterWatcher
         _options = options.Validate();
         _time = time ?? TimeProvider.System;
         View = view;
-        var t = options.WatchTimeoutSeconds;
         Watchers =
         [
             new ResourceWatcher<V1Pod, V1PodList>(RbacRequirements.Pods.Resource,
-                ct => client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct),
-                (rv, timeout, ct) => client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
-                    watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct),
+                (next, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, timeout, initial, ct) => client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                    allowWatchBookmarks: true, sendInitialEvents: Initial(initial), resourceVersionMatch: Match(initial), timeoutSeconds: timeout, cancellationToken: ct),
                 view.Pods, options, metrics, log, _time),
             new ResourceWatcher<V1Service, V1ServiceList>(RbacRequirements.Services.Resource,
-                ct => client.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: ct),
-                (rv, timeout, ct) => client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(
-                    watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct),
+                (next, limit, ct) => client.CoreV1.ListServiceForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, timeout, initial, ct) => client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                    allowWatchBookmarks: true, sendInitialEvents: Initial(initial), resourceVersionMatch: Match(initial), timeoutSeconds: timeout, cancellationToken: ct),
                 view.Services, options, metrics, log, _time),
             new ResourceWatcher<V1EndpointSlice, V1EndpointSliceList>(RbacRequirements.EndpointSlices.Resource,
-                ct => client.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(cancellationToken: ct),
-                (rv, timeout, ct) => client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(
-                    watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct),
+                (next, limit, ct) => client.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, timeout, initial, ct) => client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                    allowWatchBookmarks: true, sendInitialEvents: Initial(initial), resourceVersionMatch: Match(initial), timeoutSeconds: timeout, cancellationToken: ct),
                 view.EndpointSlices, options, metrics, log, _time),
             new ResourceWatcher<V1Node, V1NodeList>(RbacRequirements.Nodes.Resource,
-                ct => client.CoreV1.ListNodeAsync(cancellationToken: ct),
-                (rv, timeout, ct) => client.CoreV1.ListNodeWithHttpMessagesAsync(
-                    watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct),
+                (next, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, timeout, initial, ct) => client.CoreV1.ListNodeWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                    allowWatchBookmarks: true, sendInitialEvents: Initial(initial), resourceVersionMatch: Match(initial), timeoutSeconds: timeout, cancellationToken: ct),
                 view.Nodes, options, metrics, log, _time),
             Custom<V2CiliumEndpoint, V2CiliumEndpointList>(client, V2CiliumEndpoint.Group, V2CiliumEndpoint.Version,
                 V2CiliumEndpoint.Plural, view.CiliumEndpoints, metrics, log),
@@ -45,6 +44,10 @@ public sealed class ClusterWatcher
                 V2CiliumNode.Plural, view.CiliumNodes, metrics, log),
         ];
     }
+
+    // Watch-list parameters: sent only when streaming, so a plain watch is the request every server understands.
+    private static bool? Initial(bool initial) => initial ? true : null;
+    private static string? Match(bool initial) => initial ? "NotOlderThan" : null;
 
     public ClusterView View { get; }
     public IReadOnlyList<IResourceWatcher> Watchers { get; }
@@ -59,10 +62,11 @@ public sealed class ClusterWatcher
         where T : IKubernetesObject<V1ObjectMeta>
         where TList : IKubernetesObject<V1ListMeta>, IItems<T> =>
         new(plural,
-            ct => client.CustomObjects.ListClusterCustomObjectAsync<TList>(group, version, plural, cancellationToken: ct),
-            (rv, timeout, ct) => client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<TList>(group, version, plural,
+            (next, limit, ct) => client.CustomObjects.ListClusterCustomObjectAsync<TList>(group, version, plural,
+                continueParameter: next, limit: limit, cancellationToken: ct),
+            (rv, timeout, initial, ct) => client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<TList>(group, version, plural,
                 watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct),
-            handler, _options, metrics, log, _time);
+            handler, _options, metrics, log, _time, watchList: false);   // the client's custom-object list takes no sendInitialEvents
 
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(Watchers.Select(w => w.RunAsync(ct)));
 

@@ -10,6 +10,7 @@ internal sealed class KeyedHandler<T>(
     where T : IKubernetesObject<V1ObjectMeta>
 {
     private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+    private HashSet<string>? _seen;
 
     public string Resource { get; } = resource;
 
@@ -19,22 +20,36 @@ internal sealed class KeyedHandler<T>(
 
     public static string Key(string? ns, string? name) => string.IsNullOrEmpty(ns) ? name ?? "" : $"{ns}/{name}";
 
-    public void Replace(IEnumerable<T> items)
+    public void BeginReplace()
+    {
+        lock (gate) (_seen ??= new HashSet<string>(StringComparer.Ordinal)).Clear();
+    }
+
+    public void ReplacePage(IEnumerable<T> items)
     {
         lock (gate)
         {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var seen = _seen ?? throw new InvalidOperationException($"{Resource}: ReplacePage before BeginReplace");
             foreach (var item in items)
             {
                 var key = KeyOf(item);
                 seen.Add(key);
                 UpsertLocked(key, item);
             }
+        }
+    }
+
+    public void EndReplace()
+    {
+        lock (gate)
+        {
+            var seen = _seen ?? throw new InvalidOperationException($"{Resource}: EndReplace before BeginReplace");
             foreach (var gone in _keys.Where(k => !seen.Contains(k)).ToList())
             {
                 _keys.Remove(gone);
                 delete(gone);
             }
+            _seen = null;   // the keys named by the list: as many as the kind has objects, so not kept between lists
         }
     }
 

@@ -11,6 +11,14 @@ public sealed class KubeWatchMetrics
             new CounterConfiguration { LabelNames = ["resource", "type"] });
         Relists = metrics.CreateCounter("flowwatch_kube_relists_total", "Full lists, by resource and why (start, gone).",
             new CounterConfiguration { LabelNames = ["resource", "reason"] });
+        Pages = metrics.CreateCounter("flowwatch_kube_list_pages_total", "List pages received (limit/continue), by resource.",
+            new CounterConfiguration { LabelNames = ["resource"] });
+        ListRestarts = metrics.CreateCounter("flowwatch_kube_list_restarts_total",
+            "Paged lists restarted from the first page because their continue token expired (410), by resource.",
+            new CounterConfiguration { LabelNames = ["resource"] });
+        SyncMode = metrics.CreateGauge("flowwatch_kube_sync_mode",
+            "How the resource was last synced: 1 watch-list streaming, 0 paged list then watch.",
+            new GaugeConfiguration { LabelNames = ["resource"] });
         Failures = metrics.CreateCounter("flowwatch_kube_watch_failures_total", "Lists or watches that failed and were retried after a backoff.",
             new CounterConfiguration { LabelNames = ["resource"] });
         Objects = metrics.CreateGauge("flowwatch_kube_objects", "Objects held in the cluster view, by resource.",
@@ -25,6 +33,9 @@ public sealed class KubeWatchMetrics
     public Counter Events { get; }
     public Counter Relists { get; }
     public Counter Failures { get; }
+    public Counter Pages { get; }
+    public Counter ListRestarts { get; }
+    public Gauge SyncMode { get; }
     public Gauge Objects { get; }
     public Gauge Connected { get; }
     public Counter Shed { get; }

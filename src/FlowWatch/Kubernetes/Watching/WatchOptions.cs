@@ -20,11 +20,22 @@ public sealed record WatchOptions
     /// <summary>Objects held per resource kind, at most; more are shed and counted (flowwatch_shed_total{queue="kube_&lt;resource&gt;"}).</summary>
     public int MaxObjectsPerResource { get; init; } = 250_000;
 
+    /// <summary>Objects per list page (<c>limit</c>, as client-go's reflector asks: 500); 0 lists unpaged, which holds a kind's whole list at once.</summary>
+    public int ListPageSize { get; init; } = 500;
+
+    /// <summary>Sync by watch-list streaming (<c>sendInitialEvents=true</c>) where the server serves it; paged list-then-watch where it refuses.</summary>
+    public bool WatchList { get; init; } = true;
+
+    /// <summary>A list whose continue token expires this many times in a row fails (and is retried after a backoff) instead of restarting at once.</summary>
+    public int MaxListRestarts { get; init; } = 3;
+
     public WatchOptions Validate()
     {
         if (InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff) throw new ArgumentException("watch: backoff must be positive and MaxBackoff >= InitialBackoff");
         if (WatchTimeoutSeconds < 1) throw new ArgumentException("watch: WatchTimeoutSeconds must be at least 1");
         if (StaleAfter <= TimeSpan.Zero) throw new ArgumentException("watch: StaleAfter must be positive");
+        if (ListPageSize < 0) throw new ArgumentException("watch: ListPageSize must be 0 (unpaged) or more");
+        if (MaxListRestarts < 0) throw new ArgumentException("watch: MaxListRestarts must be 0 or more");
         if (MaxObjectsPerResource < 1) throw new ArgumentException("watch: MaxObjectsPerResource must be at least 1");
         return this;
     }

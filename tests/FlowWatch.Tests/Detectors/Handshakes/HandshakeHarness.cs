@@ -73,4 +73,22 @@ internal sealed class HandshakeHarness : IDisposable
     public Finding? Latest(string id) => Findings.LastOrDefault(f => f.Id == id);
 
     public void Dispose() => Pipeline.Dispose();
+
+    /// <summary>Collects the flows of handshake shapes instead of pushing them, for traffic whose handshakes overlap in time.</summary>
+    public sealed class Recorder(List<FlowRecord> into)
+    {
+        public void Completed(double t, Side client, Side server)
+        {
+            into.Add(FromClient(At(t), client, server, Syn));
+            into.Add(FromServer(At(t + 0.001), client, server, SynAck));
+            into.Add(FromClient(At(t + 0.002), client, server, Ack));
+            into.Add(FromClient(At(t + 0.003), client, server, PshAck));
+        }
+
+        /// <summary>The SYN is delivered into the pod, which never answers; the client retransmits after 1 s and 3 s.</summary>
+        public void Unanswered(double t, Side client, Side server)
+        {
+            foreach (var retry in new[] { 0.0, 1.0, 3.0 }) into.Add(FromClient(At(t + retry), client, server, Syn));
+        }
+    }
 }

@@ -1,0 +1,11 @@
+namespace FlowWatch.Benchmarks;
+
+/// <summary>The state of the shared machine, printed beside figures so a reader can judge them.</summary>
+public static class Machine
+{
+    public static string LoadAverage()
+    {
+        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+    }
+}
