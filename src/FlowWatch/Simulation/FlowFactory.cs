@@ -210,7 +210,9 @@ internal sealed class FlowFactory(SimRandom rng)
         var ts = new Timestamp { Seconds = Math.DivRem(time, 1_000_000_000L, out var nanos), Nanos = (int)nanos };
         flow.Time = ts;
         flow.NodeName = node.Name;
+#pragma warning disable CS0612 // Real agents still fill the deprecated summary; hubble observe prints it.
         flow.Summary = Summary(flow);
+#pragma warning restore CS0612
         Output.Add((time, new GetFlowsResponse { Flow = flow, NodeName = node.Name, Time = ts }));
     }
 }
