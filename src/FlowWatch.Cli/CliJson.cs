@@ -1,15 +1,9 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace FlowWatch.Cli;
 
-/// <summary>JSON settings for machine-readable CLI output.</summary>
+/// <summary>JSON settings for machine-readable CLI output: the API's one style (snake_case, RFC 3339 times, enums by name).</summary>
 public static class CliJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    public static readonly JsonSerializerOptions Options = FlowWatch.Api.ApiJson.Indented;
 }

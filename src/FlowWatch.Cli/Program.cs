@@ -22,8 +22,10 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help" && args.Length == 1)
         {
+            // No command is a usage error (exit 2, as for a shell builtin); asking for help is not.
+            if (args.Length == 0) { Console.Error.Write(Usage()); return 2; }
             Console.Out.Write(Usage());
-            return args.Length == 0 ? 1 : 0;
+            return 0;
         }
         var name = args[0] == "help" ? args[1] : args[0];
         var rest = args[0] == "help" ? ["--help"] : args[1..];

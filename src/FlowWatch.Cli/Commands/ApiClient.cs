@@ -14,6 +14,8 @@ public sealed class ApiClient : IDisposable
     private readonly HttpClient _http;
     private readonly Uri _server;
     private readonly bool _sendsToken;
+    private volatile bool _certificateRejected;
+    private System.Net.Security.SslPolicyErrors _certificateErrors;
 
     /// <param name="token">Bearer token to send (never printed); null sends none.</param>
     /// <param name="caFile">PEM bundle of a private CA that signs the server's certificate (https only); null uses the system's CAs.</param>
@@ -24,7 +26,15 @@ public sealed class ApiClient : IDisposable
             throw new CommandLine.UsageException($"option '--server': '{server}' is not an address such as http://127.0.0.1:9090");
         _server = uri;
         var handler = new SocketsHttpHandler();
-        if (caFile is not null) handler.SslOptions.RemoteCertificateValidationCallback = ServerCertificates.TrustedBy(caFile);
+        var trusts = caFile is not null ? ServerCertificates.TrustedBy(caFile) : null;
+        // Seeing the certificate tells "not trusted" apart from "no TLS at all", which fail with the same exception.
+        handler.SslOptions.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+        {
+            _certificateErrors = errors;
+            var ok = trusts?.Invoke(sender, certificate, chain, errors) ?? errors == System.Net.Security.SslPolicyErrors.None;
+            _certificateRejected = !ok;
+            return ok;
+        };
         _http = new HttpClient(handler) { BaseAddress = uri, Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null)
         {
@@ -37,13 +47,13 @@ public sealed class ApiClient : IDisposable
     {
         HttpResponseMessage response;
         try { response = await _http.GetAsync(pathAndQuery, ct); }
-        catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException tls)
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.SecureConnectionError || e.InnerException is System.Security.Authentication.AuthenticationException)
         {
-            throw new QueryFailedException($"cannot verify FlowWatch's TLS certificate at {_server} ({tls.Message}); pass --ca-file with the CA that signed it.");
+            throw new QueryFailedException(TlsFailure());
         }
         catch (HttpRequestException e)
         {
-            throw new QueryFailedException($"cannot reach FlowWatch at {_server} ({Reason(e)}); is 'flowwatch demo' or 'flowwatch watch' running? Use --server to point elsewhere.");
+            throw new QueryFailedException(Unreachable(e));
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -68,8 +78,32 @@ public sealed class ApiClient : IDisposable
         }
     }
 
-    private static string Reason(HttpRequestException e) =>
-        e.InnerException is System.Net.Sockets.SocketException s ? s.Message : e.Message;
+    private string TlsFailure()
+    {
+        var address = $"{_server.Host}:{_server.Port}";
+        if (!_certificateRejected)
+            return $"{address} does not speak TLS (the handshake got no certificate back); if it serves plain HTTP, use --server http://{address}";
+        if ((_certificateErrors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            return $"the TLS certificate of {address} is not for '{_server.Host}'; use the name it was issued for in --server";
+        return $"the TLS certificate of {address} is not trusted (its chain does not lead to a CA this CLI trusts); pass --ca-file with the CA that signed it";
+    }
+
+    private string Unreachable(HttpRequestException e)
+    {
+        var address = $"{_server.Host}:{_server.Port}";
+        const string Hint = "is 'flowwatch demo' or 'flowwatch watch' running? Use --server to point elsewhere.";
+        if (e.InnerException is System.Net.Sockets.SocketException s)
+            return s.SocketErrorCode switch
+            {
+                System.Net.Sockets.SocketError.ConnectionRefused => $"cannot reach FlowWatch: connection refused at {address}; {Hint}",
+                System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.TryAgain or System.Net.Sockets.SocketError.NoData
+                    => $"cannot reach FlowWatch: no such host '{_server.Host}'; check --server",
+                _ => $"cannot reach FlowWatch at {address} ({s.Message}); {Hint}",
+            };
+        if (e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse && _server.Scheme == "http")
+            return $"{address} ended the connection without an HTTP answer; if it serves HTTPS, use --server https://{address}";
+        return $"cannot reach FlowWatch at {address} ({e.Message}); {Hint}";
+    }
 
     private static string? TryError(string raw)
     {

@@ -15,7 +15,8 @@ public static class DemoCommand
             new("nodes", "Simulated nodes, 3 to 200.", "N", "5"),
             new("seed", "Seed of the deterministic cluster and traffic.", "N", "1"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
-            new("progress", "How often to print a progress line.", "DURATION", "2s"),
+            new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
+            new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],
@@ -30,13 +31,14 @@ public static class DemoCommand
             ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!]);
         var options = SimulateCommand.Options(simArgs, "127.0.0.1:0");
         var progress = WatchCommand.Progress(args);
+        var view = WatchCommand.View(args);
         var settings = WatcherSettings.From(args);
         try { Hosting.HttpEndpoint.ParseListen(args.Get("listen")!); }
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
         await using var sim = new SimulatorHost(options);
         await sim.StartAsync(ct);
-        Console.WriteLine($"flowwatch demo: simulated cluster ({options.Nodes} nodes, {options.FlowsPerSecond:N0} flows/s, scenarios: {args.Get("scenario")}) on {sim.Address}");
-        var code = await WatchCommand.RunWatcherAsync(sim.Address.ToString().TrimEnd('/'), args.Get("listen")!, progress, sim.ClusterView(), ct, settings: settings);
+        if (!settings.Logging.Json) Console.WriteLine($"flowwatch demo: simulated cluster ({options.Nodes} nodes, {options.FlowsPerSecond:N0} flows/s, scenarios: {args.Get("scenario")}) on {sim.Address}");
+        var code = await WatchCommand.RunWatcherAsync(sim.Address.ToString().TrimEnd('/'), args.Get("listen")!, progress, sim.ClusterView(), ct, settings: settings with { LiveView = view, Title = $"FlowWatch demo — {options.Nodes} simulated nodes, scenarios: {args.Get("scenario")}" });
         await sim.StopAsync();
         return code;
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FlowWatch.Api;
 using FlowWatch.Cli.CommandLine;
+using FlowWatch.Cli.Terminal;
 
 namespace FlowWatch.Cli.Commands;
 
@@ -10,7 +11,7 @@ public static class QueryCommands
     private const string DefaultServer = "http://127.0.0.1:9090";
 
     private static readonly OptionSpec Server = new("server", "Address of a running FlowWatch (demo or watch).", "URL", DefaultServer);
-    private static readonly OptionSpec Output = new("output", "table or json.", "FORMAT", "table", 'o');
+    private static readonly OptionSpec Output = new("output", "table (cut to the terminal's width), wide (nothing cut) or json.", "FORMAT", "table", 'o');
     private static readonly OptionSpec TokenFile = new("token-file", "File holding the bearer token a protected FlowWatch asks for (default: $FLOWWATCH_TOKEN).", "FILE");
     private static readonly OptionSpec CaFile = new("ca-file", "PEM CA bundle that signs an https --server's certificate (for a private CA).", "FILE");
 
@@ -56,8 +57,16 @@ public static class QueryCommands
             new("kind", "dns_drops, duplicate_ip, unmanaged_pod, asymmetric_path or backend_unhealthy.", "KIND"),
             new("namespace", "Only findings about this namespace.", "NS"),
             new("state", "open, resolved or all.", "STATE", "all"),
+            new("limit", "Most findings to show (the most severe), 1..1000.", "N", "100", 'n'),
             Server, Output, TokenFile, CaFile,
-        ]);
+        ],
+        """
+        Rows are sorted open first, then by severity, then the longest-running first. SUBJECT and SUMMARY are cut to
+        the terminal's width; -o wide shows them whole, -o json shows everything.
+        Examples:
+          flowwatch findings --state open
+          flowwatch findings --kind dns_drops -o wide
+        """);
 
     public static readonly CommandSpec HealthSpec = new("health",
         "everything a running FlowWatch knows about one pod",
@@ -82,7 +91,13 @@ public static class QueryCommands
         for (var i = page.Flows.Count - 1; i >= 0; i--) Print(page.Flows[i], json);
         if (!follow)
         {
-            if (page.Flows.Count == 0) Console.Error.WriteLine($"(no flows match; the store holds {page.Retained:N0})");
+            if (page.Flows.Count > 0) return 0;
+            if (await UnknownPod(args, api, ct) is { } unknown)
+            {
+                Console.Error.WriteLine($"flowwatch flows: no flows match: {unknown}");
+                return 1;
+            }
+            Console.Error.WriteLine($"(no flows match; the store holds {page.Retained:N0})");
             return 0;
         }
         var interval = args.Duration("interval");
@@ -101,11 +116,15 @@ public static class QueryCommands
     public static Task<int> FindingsAsync(string[] argv, CancellationToken ct) => Run(FindingsSpec, argv, ct, async (args, api, json) =>
     {
         var filters = new[] { "kind", "namespace", "state" }.Where(args.Has).Select(n => $"{n}={Uri.EscapeDataString(args.Get(n)!)}");
-        var (answer, raw) = await api.GetAsync<FindingsResponse>("api/v1/findings?" + string.Join("&", filters), ct);
-        if (json) { Console.Out.WriteLine(Pretty(raw)); return 0; }
+        var limit = args.Int("limit", 1, 1000);
+        // All of them, sorted here: the API pages newest first, and the most severe may be older.
+        var (answer, _) = await api.GetAsync<FindingsResponse>("api/v1/findings?" + string.Join("&", filters), ct);
+        var shown = QueryTables.Sorted(answer.Findings).Take(limit).ToList();
+        if (json) { Console.Out.WriteLine(JsonSerializer.Serialize(answer with { Findings = shown }, ApiJson.Indented)); return 0; }
         if (answer.Findings.Count == 0) { Console.Out.WriteLine("no findings"); return 0; }
-        Console.Out.Write(QueryTables.Findings(answer.Findings));
-        Console.Out.WriteLine($"{answer.Open} open, {answer.Resolved} recently resolved");
+        Console.Out.Write(QueryTables.Findings(shown, Width(args), DateTimeOffset.UtcNow));
+        var more = answer.Findings.Count > shown.Count ? $"; showing the first {shown.Count} (--limit)" : "";
+        Console.Out.WriteLine($"{answer.Open} open, {answer.Resolved} recently resolved{more}");
         return 0;
     });
 
@@ -114,18 +133,7 @@ public static class QueryCommands
         var (ns, pod) = Target(args, HealthSpec, "NAMESPACE/POD");
         var (answer, raw) = await api.GetAsync<PodHealthResponse>($"api/v1/pods/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(pod)}/health", ct);
         if (json) { Console.Out.WriteLine(Pretty(raw)); return 0; }
-        Console.Out.WriteLine($"pod {answer.Namespace}/{answer.Pod} — known by: {string.Join(", ", answer.KnownBy)}");
-        foreach (var (name, section) in answer.Sections)
-        {
-            Console.Out.WriteLine();
-            Console.Out.WriteLine($"{name}:");
-            Console.Out.WriteLine(Indent(JsonSerializer.Serialize(section, ApiJson.Indented)));
-        }
-        Console.Out.WriteLine();
-        Console.Out.WriteLine(answer.Findings.Count == 0 ? "findings: none" : "findings:");
-        if (answer.Findings.Count > 0) Console.Out.Write(Indent(QueryTables.Findings(answer.Findings)));
-        Console.Out.WriteLine(answer.RecentDrops.Count == 0 ? "recent drops: none in the store" : $"recent drops (newest {answer.RecentDrops.Count}):");
-        for (var i = answer.RecentDrops.Count - 1; i >= 0; i--) Console.Out.WriteLine("  " + QueryTables.FlowLine(answer.RecentDrops[i]));
+        Console.Out.Write(HealthReport.Render(answer, Width(args), DateTimeOffset.UtcNow));
         return 0;
     });
 
@@ -134,8 +142,9 @@ public static class QueryCommands
         var (ns, service) = Target(args, BackendsSpec, "NAMESPACE/SERVICE");
         var (answer, raw) = await api.GetAsync<BackendsResponse>($"api/v1/services/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(service)}/backends", ct);
         if (json) { Console.Out.WriteLine(Pretty(raw)); return 0; }
-        Console.Out.WriteLine($"service {answer.Namespace}/{answer.Service}: {answer.Backends.Count} backends");
-        if (answer.Backends.Count > 0) Console.Out.Write(QueryTables.Backends(answer.Backends));
+        var states = answer.Backends.GroupBy(b => b.State).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
+        Console.Out.WriteLine($"service {answer.Namespace}/{answer.Service}: {answer.Backends.Count} backends ({string.Join(", ", states)}), worst first");
+        if (answer.Backends.Count > 0) Console.Out.Write(QueryTables.Backends(answer.Backends, DateTimeOffset.UtcNow));
         return 0;
     });
 
@@ -144,8 +153,8 @@ public static class QueryCommands
         var args = ParsedArgs.Parse(spec, argv);
         if (args.HelpRequested) { Console.Out.Write(spec.Help()); return 0; }
         var output = args.Get("output");
-        if (output is not ("table" or "json"))
-            throw new UsageException($"option '--output' must be table or json (got '{output}').");
+        if (output is not ("table" or "wide" or "json"))
+            throw new UsageException($"option '--output' must be table, wide or json (got '{output}').");
         if (spec != HealthSpec && spec != BackendsSpec && args.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
         using var api = new ApiClient(args.Get("server")!, Token(args), CaFileOf(args));
@@ -154,6 +163,27 @@ public static class QueryCommands
         {
             Console.Error.WriteLine($"flowwatch {spec.Name}: {e.Message}");
             return 1;
+        }
+    }
+
+    private static int? Width(ParsedArgs args) => args.Get("output") == "wide" ? null : TextWidth.Current();
+
+    // An empty answer for --pod NS/NAME: is the pod unknown to FlowWatch altogether (a typo, a pod long gone)?
+    private static async Task<string?> UnknownPod(ParsedArgs args, ApiClient api, CancellationToken ct)
+    {
+        if (args.Get("pod") is not { } pod) return null;
+        var slash = pod.IndexOf('/');
+        var ns = slash > 0 ? pod[..slash] : args.Get("namespace");
+        var name = slash > 0 ? pod[(slash + 1)..] : pod;
+        if (ns is null || name.Length == 0) return null;
+        try
+        {
+            await api.GetAsync<PodHealthResponse>($"api/v1/pods/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(name)}/health", ct);
+            return null;
+        }
+        catch (QueryFailedException e) when (e.Message.StartsWith("404", StringComparison.Ordinal))
+        {
+            return $"pod {ns}/{name} is unknown to FlowWatch (no detector and no stored flow has seen it); check the name with kubectl get pods -n {ns}";
         }
     }
 
@@ -182,7 +212,7 @@ public static class QueryCommands
     private static (string, string) Target(ParsedArgs args, CommandSpec spec, string shape)
     {
         if (args.Positionals.Count != 1)
-            throw new UsageException($"give one {shape} (for example {(shape.EndsWith("POD") ? "shop/checkout-5d9f7c6b8-x2x7q" : "shop/checkout-nodeport")}). Run 'flowwatch {spec.Name} --help'.");
+            throw new UsageException($"give one {shape} (for example {(shape.EndsWith("POD") ? "shop/checkout-5d9f7c6b8-x2x7q" : "web/storefront")}). Run 'flowwatch {spec.Name} --help'.");
         var text = args.Positionals[0];
         var slash = text.IndexOf('/');
         if (slash <= 0 || slash == text.Length - 1 || text.IndexOf('/', slash + 1) >= 0)
@@ -199,6 +229,4 @@ public static class QueryCommands
         return JsonSerializer.Serialize(doc.RootElement, ApiJson.Indented);
     }
 
-    private static string Indent(string text) =>
-        string.Join("\n", text.TrimEnd('\n').Split('\n').Select(l => "  " + l)) + "\n";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FlowWatch.Api;
+using FlowWatch.Cli.Terminal;
 using FlowWatch.Detectors;
 using FlowWatch.Findings;
 
@@ -25,22 +26,31 @@ public static class QueryTables
         return $"{ip}{port}{label}".Trim();
     }
 
-    public static string Findings(IReadOnlyList<Finding> findings)
+    /// <summary>Open before resolved, then most severe first, then the longest-running first.</summary>
+    public static IEnumerable<Finding> Sorted(IEnumerable<Finding> findings) => findings
+        .OrderBy(f => f.State == FindingState.Open ? 0 : 1)
+        .ThenByDescending(f => f.Severity)
+        .ThenBy(f => f.FirstSeen)
+        .ThenBy(f => f.Id, StringComparer.Ordinal);
+
+    /// <summary>The findings table; SUBJECT and SUMMARY are cut so that each row fits <paramref name="width"/> (null: never cut).</summary>
+    public static string Findings(IReadOnlyList<Finding> findings, int? width, DateTimeOffset now)
     {
-        var rows = new List<string[]> { new[] { "STATE", "SEVERITY", "KIND", "SUBJECT", "SINCE", "LAST SEEN", "SUMMARY" } };
+        var rows = new List<string[]> { new[] { "SEVERITY", "STATE", "KIND", "SUBJECT", "AGE", "LAST", "SUMMARY" } };
         foreach (var f in findings)
-            rows.Add([f.State.ToString().ToLowerInvariant(), f.Severity.ToString().ToLowerInvariant(), Finding.KindName(f.Kind),
-                Subject(f.Subject), Time(f.FirstSeen), Time(f.LastSeen), f.Summary]);
-        return Table(rows);
+            rows.Add([f.Severity.ToString().ToLowerInvariant(), f.State.ToString().ToLowerInvariant(), Finding.KindName(f.Kind),
+                Subject(f.Subject), Units.Age(f.FirstSeen, now), Units.Age(f.LastSeen, now) + " ago", f.Summary]);
+        return Table(rows, width, cuttable: [3, 6]);
     }
 
     public static string Subject(FindingSubject s)
     {
         var parts = new List<string>();
         if (s.Pod.Length > 0) parts.Add($"{s.Namespace}/{s.Pod}");
-        else if (s.Service.Length > 0) parts.Add($"{s.Namespace}/svc/{s.Service}");
         else if (s.Workload.Length > 0) parts.Add($"{s.Namespace}/{s.Workload}");
+        else if (s.Service.Length > 0) parts.Add($"{s.Namespace}/svc/{s.Service}");
         else if (s.Namespace.Length > 0) parts.Add(s.Namespace);
+        if (s.Service.Length > 0 && (s.Pod.Length > 0 || s.Workload.Length > 0)) parts.Add($"svc {s.Service}");
         if (s.OtherPod.Length > 0) parts.Add($"vs {s.OtherPod}");
         if (s.Ip.Length > 0) parts.Add(s.Ip);
         if (s.PeerRange.Length > 0) parts.Add($"from {s.PeerRange}");
@@ -48,35 +58,73 @@ public static class QueryTables
         return string.Join(" ", parts);
     }
 
-    public static string Backends(IReadOnlyList<BackendHealth> backends)
+    private static readonly string[] Failures = ["refused", "dropped", "reply_lost", "timeout", "ingress_lost"];
+
+    /// <summary>Worst first: unhealthy, degraded, healthy, then idle; within a state the highest failure share first.</summary>
+    public static IEnumerable<BackendHealth> Worst(IEnumerable<BackendHealth> backends) => backends
+        .OrderBy(b => StateRank(b.State))
+        .ThenByDescending(b => Share(Failed(b), Total(b)))
+        .ThenBy(b => b.Pod, StringComparer.Ordinal);
+
+    public static string Backends(IReadOnlyList<BackendHealth> backends, DateTimeOffset now)
     {
-        var rows = new List<string[]> { new[] { "POD", "NODE", "IP:PORT", "STATE", "SCORE", "COMPLETED", "REFUSED", "DROPPED", "REPLY_LOST", "TIMEOUT", "5XX", "P50 MS", "LAST SEEN" } };
-        foreach (var b in backends.OrderBy(b => b.Score).ThenBy(b => b.Pod, StringComparer.Ordinal))
-            rows.Add([b.Pod, b.Node, $"{b.Ip}:{b.TargetPort}", b.State, b.Score.ToString("0.##", CultureInfo.InvariantCulture),
-                Count(b.Handshakes, "completed"), Count(b.Handshakes, "refused"), Count(b.Handshakes, "dropped"),
-                Count(b.Handshakes, "reply_lost"), Count(b.Handshakes, "timeout"), Count(b.HttpClasses, "5xx"),
-                b.LatencyP50Ms is { } ms ? ms.ToString("0.#", CultureInfo.InvariantCulture) : "-", b.LastSeen is { } t ? Time(t) : "-"]);
-        return Table(rows);
+        var rows = new List<string[]> { new[] { "STATE", "POD", "NODE", "IP:PORT", "READY", "HANDSHAKES", "FAILED", "REFUSED", "DROPPED", "REPLY_LOST", "TIMEOUT", "HTTP", "5XX", "P50", "LAST SEEN" } };
+        foreach (var b in Worst(backends))
+        {
+            var http = b.HttpClasses.Values.Sum();
+            var fivexx = b.HttpClasses.GetValueOrDefault("5xx");
+            rows.Add([b.State, b.Pod, b.Node, $"{b.Ip}:{b.TargetPort}", b.Ready switch { true => "yes", false => "no", _ => "-" },
+                Units.Count(Total(b)), Units.Percent(Failed(b), Total(b)),
+                Count(b.Handshakes, "refused"), Count(b.Handshakes, "dropped"), Count(b.Handshakes, "reply_lost"), Count(b.Handshakes, "timeout"),
+                Units.Count(http), http == 0 ? "-" : $"{Units.Count(fivexx)} ({Units.Percent(fivexx, http)})",
+                b.LatencyP50Ms is { } ms ? ms.ToString("0.#", CultureInfo.InvariantCulture) + "ms" : "-",
+                b.LastSeen is { } t ? Units.Age(t, now) + " ago" : "-"]);
+        }
+        return Table(rows, null, []);
     }
 
+    private static int StateRank(string state) => state switch { "unhealthy" => 0, "degraded" => 1, "healthy" => 2, "idle" => 3, _ => 4 };
+    private static long Total(BackendHealth b) => b.Handshakes.Where(kv => kv.Key != "incomplete").Sum(kv => kv.Value);
+    private static long Failed(BackendHealth b) => Failures.Sum(k => b.Handshakes.GetValueOrDefault(k));
+    private static double Share(long part, long whole) => whole == 0 ? 0 : (double)part / whole;
+
     private static string Count(IReadOnlyDictionary<string, long> counts, string key) =>
-        counts.TryGetValue(key, out var n) ? n.ToString(CultureInfo.InvariantCulture) : "0";
+        counts.TryGetValue(key, out var n) ? Units.Count(n) : "0";
 
     public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("MMM dd HH:mm:ss", CultureInfo.InvariantCulture);
 
     /// <summary>Left-aligned columns two spaces apart; the last column is not padded.</summary>
-    public static string Table(IReadOnlyList<string[]> rows)
+    /// <param name="width">Row width to fit; the <paramref name="cuttable"/> columns give up space, the rest never do. Null: no limit.</param>
+    public static string Table(IReadOnlyList<string[]> rows, int? width, int[] cuttable)
     {
-        var widths = new int[rows[0].Length];
+        var columns = rows[0].Length;
+        var widths = new int[columns];
         foreach (var row in rows)
-            for (var i = 0; i < row.Length - 1; i++) widths[i] = Math.Max(widths[i], row[i].Length);
+            for (var i = 0; i < columns; i++) widths[i] = Math.Max(widths[i], row[i].Length);
+        if (width is { } limit && cuttable.Length > 0) Fit(widths, limit - 2 * (columns - 1), cuttable);
         var sb = new StringBuilder();
         foreach (var row in rows)
         {
-            for (var i = 0; i < row.Length; i++)
-                sb.Append(i < row.Length - 1 ? row[i].PadRight(widths[i] + 2) : row[i]);
-            sb.Append('\n');
+            var line = new StringBuilder();
+            for (var i = 0; i < columns; i++)
+            {
+                var cell = TextWidth.Cut(row[i], widths[i]);
+                line.Append(i < columns - 1 ? cell.PadRight(widths[i] + 2) : cell);
+            }
+            sb.Append(line.ToString().TrimEnd()).Append('\n');
         }
         return sb.ToString();
+    }
+
+    // Shrinks the widest cuttable column one character at a time until the row fits; none goes under 12 characters.
+    private static void Fit(int[] widths, int room, int[] cuttable)
+    {
+        const int Floor = 12;
+        while (widths.Sum() > room)
+        {
+            var widest = cuttable.OrderByDescending(i => widths[i]).First();
+            if (widths[widest] <= Floor) return;
+            widths[widest]--;
+        }
     }
 }

@@ -3,7 +3,6 @@ using FlowWatch.Hosting;
 using FlowWatch.Hubble;
 using FlowWatch.Remediation;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Cli.Commands;
 
@@ -23,7 +22,8 @@ public static class WatchCommand
             new("node", "Only flows seen on this node (Hubble pattern: node, k8s*, cluster/node); repeatable.", "NODE"),
             new("idle-timeout", "Reopen a stream that delivers nothing for this long.", "DURATION", "60s"),
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
-            new("progress", "How often to print a progress line.", "DURATION", "2s"),
+            new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
+            new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
             new("kubeconfig", "Kubeconfig for cluster state (pods, services, CiliumEndpoints, ...). In a pod, the service account is used without it.", "FILE"),
             new("context", "Kubeconfig context to use (default: the current one).", "NAME"),
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
@@ -50,15 +50,25 @@ public static class WatchCommand
         var target = args.Get("hubble") ?? throw new UsageException("option '--hubble' is required (for example --hubble 127.0.0.1:4245).");
         var hubble = ClientOptions(args, target);
         var progress = Progress(args);
-        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args) };
+        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args), LiveView = View(args), Title = $"FlowWatch — watching {target}" };
         try { HttpEndpoint.ParseListen(args.Get("listen")!); }
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
         return await RunWatcherAsync(target, args.Get("listen")!, progress, null, ct, hubble, settings);
     }
 
-    /// <summary>--progress, which must be a positive duration.</summary>
+    /// <summary>--view: whether the live view is shown (auto: when stdout is a terminal that takes escape codes).</summary>
+    public static bool View(ParsedArgs args) => args.Get("view") switch
+    {
+        "live" => true,
+        "lines" => false,
+        "auto" => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb"),
+        var other => throw new UsageException($"option '--view' must be auto, live or lines (got '{other}')."),
+    };
+
+    /// <summary>--progress, which must be a positive duration; auto is 1s for the live view and 15s for progress lines.</summary>
     public static TimeSpan Progress(ParsedArgs args)
     {
+        if (args.Get("progress") == "auto") return View(args) ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(15);
         var every = args.Duration("progress");
         if (every < TimeSpan.FromMilliseconds(100))
             throw new UsageException($"option '--progress' must be at least 100ms, such as 2s or 30s (got '{args.Get("progress")}').");
@@ -136,10 +146,18 @@ public static class WatchCommand
         WatcherSettings? settings = null)
     {
         settings ??= new WatcherSettings();
+        using var logs = settings.Logging.CreateFactory(settings.LiveView);
+        var log = logs.CreateLogger("flowwatch.watch");
         void Warn(string text)
         {
-            Console.Error.WriteLine($"flowwatch: {text}");
+            log.LogWarning("{Problem}", text);
             settings.Warn?.Invoke(text);
+        }
+        // The lines a person reads at start and stop; with --log-format json they are log records like the rest.
+        void Say(string text)
+        {
+            if (settings.Logging.Json) log.LogInformation("{Message}", text.StartsWith("flowwatch: ", StringComparison.Ordinal) ? text[11..] : text);
+            else Console.WriteLine(text);
         }
         await using var runtime = new FlowWatchRuntime(new RuntimeOptions
         {
@@ -149,9 +167,8 @@ public static class WatchCommand
             ExtraSinks = settings.ExtraSinks,
             Detectors = settings.Detectors,
             Warn = Warn,
-        }, NullLoggerFactory.Instance);
-        using var kubeLogs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
-        using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, kubeLogs) : null;
+        }, logs);
+        using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, logs, Say) : null;
         var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
         runtime.Ingest.Follow(() => source.LostEvents, () => source.Connection == HubbleConnectionState.Connected);
         var checkpoints = runtime.Checkpoints;
@@ -161,10 +178,10 @@ public static class WatchCommand
             if (checkpoints.ResumePoint(target) is { } resume)
             {
                 source.StartFrom(resume.NewestNanos, resume.Ids);
-                Console.WriteLine($"flowwatch: resuming {target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
+                Say($"flowwatch: resuming {target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
             }
             if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
-                Console.WriteLine($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
+                Say($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
         }
         runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
         try { await runtime.StartHttpAsync(ct); }
@@ -174,13 +191,14 @@ public static class WatchCommand
         }
         var api = settings.Security is { Options.RequiresToken: true } s
             ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
-        Console.WriteLine($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
+        Say($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
         settings.Started?.Invoke(runtime);
-        using var printer = new ProgressPrinter(runtime.Pipeline, runtime.Intake, source.Describe, Console.Out)
-        {
-            LostEvents = () => source.LostEvents,
-        };
+        var status = new Terminal.WatchStatus(runtime.Pipeline, runtime.Intake, source.Describe, () => source.LostEvents);
+        using Terminal.IStatusDisplay printer = settings.LiveView
+            ? new Terminal.LiveView(status, Spectre.Console.AnsiConsole.Console, settings.Title)
+            : settings.Logging.Json ? new Logging.LoggingStatusDisplay(status, logs) : new ProgressPrinter(status, Console.Out);
+        var connectionLog = new Logging.HubbleConnectionLog(source, logs.CreateLogger("flowwatch.hubble")).RunAsync(TimeSpan.FromMilliseconds(250), ct);
         // The pump is not cancelled with the rest: it stops when intake completes, after the queue is processed.
         using var stopPump = new CancellationTokenSource();
         var pump = runtime.RunAsync(live: true, stopPump.Token);
@@ -189,6 +207,7 @@ public static class WatchCommand
         var saving = checkpoints?.RunAsync(settings.CheckpointEvery, Warn, ct) ?? Task.CompletedTask;
         await printer.RunAsync(progressEvery, ct);
         await stream;
+        await connectionLog;
         await cluster;
         runtime.Intake.Complete();
         stopPump.CancelAfter(settings.DrainTimeout);
@@ -201,16 +220,16 @@ public static class WatchCommand
             try { checkpoints.Save(); saved = $"; checkpoint written to {checkpoints.Path}"; }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
         }
-        Console.WriteLine($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
+        Say($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
         return 0;
     }
 
-    private static KubernetesIntegration? CreateKubernetes(KubernetesSettings kube, FlowWatchRuntime runtime, ILoggerFactory logs)
+    private static KubernetesIntegration? CreateKubernetes(KubernetesSettings kube, FlowWatchRuntime runtime, ILoggerFactory logs, Action<string> say)
     {
         try
         {
             var k = KubernetesIntegration.TryCreate(kube, runtime, logs);
-            Console.WriteLine(k is null
+            say(k is null
                 ? "flowwatch: no --kubeconfig and not in a cluster: flows only, no cluster state"
                 : $"flowwatch: cluster state from the Kubernetes API; remediation {kube.Remediation.Mode}");
             return k;

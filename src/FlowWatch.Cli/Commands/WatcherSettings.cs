@@ -25,6 +25,15 @@ public sealed record WatcherSettings
     public KubernetesSettings? Kubernetes { get; init; }
     public Hosting.DetectorSettings Detectors { get; init; } = Hosting.DetectorSettings.Default;
 
+    /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
+    public bool LiveView { get; init; }
+
+    /// <summary>--log-level and --log-format.</summary>
+    public FlowWatch.Cli.Logging.CliLogging Logging { get; init; } = new(Microsoft.Extensions.Logging.LogLevel.Information, Json: false);
+
+    /// <summary>First line of the live view's header.</summary>
+    public string Title { get; init; } = "FlowWatch";
+
     /// <summary>The --api-* , --listen-tls-*, --checkpoint* and detector flags, checked now.</summary>
     public static WatcherSettings From(ParsedArgs args)
     {
@@ -32,6 +41,7 @@ public sealed record WatcherSettings
         return new WatcherSettings
         {
             Security = RuntimeFlags.Security(args), CheckpointPath = path, CheckpointEvery = every, Detectors = DetectorFlags.Build(args),
+            Logging = FlowWatch.Cli.Logging.CliLogging.From(args),
         };
     }
 }

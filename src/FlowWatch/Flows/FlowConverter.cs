@@ -17,10 +17,13 @@ public sealed class FlowConverter(StringPool? pool = null)
         var l4 = flow.L4;
         var (protocol, sport, dport, flags, icmpType, icmpCode) = ReadL4(l4);
         var ip = flow.IP;
+        // Older agents fill only the deprecated Reply and DropReason fields; reading them is how their flows keep working.
+#pragma warning disable CS0612
         var reply = flow.IsReply is { } isReply ? (isReply ? ReplyState.Reply : ReplyState.Request)
             : flow.Reply ? ReplyState.Reply : ReplyState.Unknown;
         var dropReason = (int)flow.DropReasonDesc;
         if (dropReason == 0 && flow.Verdict == PbVerdict.Dropped) dropReason = (int)flow.DropReason;
+#pragma warning restore CS0612
         return new FlowRecord
         {
             TimeNanos = flow.Time is { } t ? t.Seconds * 1_000_000_000L + t.Nanos : 0,

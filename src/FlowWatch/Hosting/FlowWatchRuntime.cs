@@ -77,6 +77,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);
         Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System, Admission)));
+        Routes.Add(ApiIndex.Map);
         Readiness.Add(() => Intake.Overloaded ? $"intake queue over half full ({Intake.Depth:N0} of {Intake.Capacity:N0}): shedding load" : null);
         Readiness.Add(() => Ingest.Reason);
     }

@@ -175,7 +175,7 @@ public sealed class HubbleStreamSource
             LastError = $"no message for {Options.IdleTimeout.TotalSeconds:0.#} s";
         }
         catch (RpcException e) when (IsUndecodable(e)) { CountBad(e.Status.DebugException?.Message ?? e.Status.Detail); }
-        catch (RpcException e) { LastError = $"{e.StatusCode}: {e.Status.Detail}"; }
+        catch (RpcException e) { LastError = HubbleErrors.Describe(e, _target); }
         catch (Exception e) { LastError = $"{e.GetType().Name}: {e.Message}"; }
         return delivered;
     }

@@ -9,7 +9,8 @@ namespace FlowWatch.Pipeline;
 public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<string, long> Sources, IReadOnlyList<Finding> OpenFindings,
     IReadOnlyDictionary<string, IReadOnlyList<string>>? NewestIds = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // The one JSON style of everything FlowWatch writes: snake_case, RFC 3339 times, enums by name.
+    private static readonly JsonSerializerOptions Json = FlowWatch.Api.ApiJson.Indented;
 
     /// <summary>Writes to a temporary file beside <paramref name="path"/> and renames it over, so a crash never leaves half a file.</summary>
     public void Save(string path)

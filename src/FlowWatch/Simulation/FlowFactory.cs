@@ -78,7 +78,9 @@ internal sealed class FlowFactory(SimRandom rng)
         {
             Uuid = rng.NextUuid(),
             Verdict = Verdict.Dropped,
+            #pragma warning disable CS0612 // Real agents still fill the deprecated field; older clients read it.
             DropReason = (uint)reason,
+            #pragma warning restore CS0612
             DropReasonDesc = reason,
             IP = new IP { Source = src.Ip, Destination = dst.Ip, IpVersion = IPVersion.Ipv4 },
             L4 = new Layer4 { UDP = new UDP { SourcePort = sport, DestinationPort = dport } },
@@ -157,7 +159,9 @@ internal sealed class FlowFactory(SimRandom rng)
         TrafficDirection = direction,
         TraceObservationPoint = point,
         IsReply = reply,
+        #pragma warning disable CS0612 // Real agents still fill the deprecated field; older clients read it.
         Reply = reply,
+        #pragma warning restore CS0612
         SourceService = srcService,
         DestinationService = dstService,
     };
@@ -177,7 +181,9 @@ internal sealed class FlowFactory(SimRandom rng)
         EventType = L7Event,
         TrafficDirection = direction,
         IsReply = reply,
+        #pragma warning disable CS0612 // Real agents still fill the deprecated field; older clients read it.
         Reply = reply,
+        #pragma warning restore CS0612
         SourceService = srcService,
         DestinationService = dstService,
     };
@@ -204,7 +210,9 @@ internal sealed class FlowFactory(SimRandom rng)
         var ts = new Timestamp { Seconds = Math.DivRem(time, 1_000_000_000L, out var nanos), Nanos = (int)nanos };
         flow.Time = ts;
         flow.NodeName = node.Name;
+#pragma warning disable CS0612 // Real agents still fill the deprecated summary; hubble observe prints it.
         flow.Summary = Summary(flow);
+#pragma warning restore CS0612
         Output.Add((time, new GetFlowsResponse { Flow = flow, NodeName = node.Name, Time = ts }));
     }
 }

@@ -23,7 +23,7 @@ public sealed class CliWithoutServerTests
         Assert.Equal(1, run.ExitCode);
         var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
-        Assert.Contains("cannot reach FlowWatch", lines[0]);
+        Assert.Contains($"cannot reach FlowWatch: connection refused at 127.0.0.1:{port}", lines[0]);
         Assert.DoesNotContain("   at ", run.Stderr);
     }
 }

@@ -147,7 +147,7 @@ public sealed class QueryApiHttpTests(DemoServer server) : IClassFixture<DemoSer
         var health = await CliRun.RunAsync("health", $"{pod.Namespace}/{pod.Pod}", "--server", server.Address.ToString());
         Assert.True(health.ExitCode == 0, health.Stderr);
         Assert.Contains($"pod {pod.Namespace}/{pod.Pod}", health.Stdout);
-        Assert.Contains("recent drops", health.Stdout);
+        Assert.Contains("Recent drops", health.Stdout);
     }
 
     [Fact]

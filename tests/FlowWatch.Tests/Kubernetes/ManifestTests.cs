@@ -54,7 +54,7 @@ public sealed class ManifestTests
         var root = Path.Combine(TestPaths.RepoRoot, "deploy");
         var files = Directory.GetFiles(root, "*.yaml", SearchOption.AllDirectories)
             .Where(f => Path.GetFileName(f) != "kustomization.yaml").Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["base/dashboards.yaml", Base, "base/prometheusrule.yaml", RemediationRbac], files);
+        Assert.Equal(["base/dashboards.yaml", Base, "base/prometheusrule.yaml", "components/reader/reader.yaml", RemediationRbac], files);
         foreach (var file in files)
         {
             var objects = Load(file!);

@@ -62,6 +62,7 @@ public sealed class CliHttpsTests : IAsyncLifetime
     {
         var r = await CliRun.RunAsync("findings", "--server", Server, "--token-file", TokenFile);
         Assert.Equal(1, r.ExitCode);
+        Assert.Contains("is not trusted", r.Stderr);
         Assert.Contains("--ca-file", r.Stderr);
     }
 

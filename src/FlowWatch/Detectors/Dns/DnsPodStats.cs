@@ -132,7 +132,7 @@ internal sealed class DnsPodStats
             var drops = new Dictionary<string, long>(StringComparer.Ordinal);
             for (var i = 0; i < DnsDropReason.Count; i++)
                 if (sums[DropBase + i] != 0) drops[DnsDropReason.Names[i]] = sums[DropBase + i];
-            return new DnsPodReport(_window, sums[0], answers, drops,
+            return new DnsPodReport(_window.TotalSeconds, sums[0], answers, drops,
                 new DateTimeOffset(c.LastSeenTicks, TimeSpan.Zero));
         }
     }
