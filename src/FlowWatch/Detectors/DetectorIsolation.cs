@@ -100,9 +100,30 @@ public sealed partial class DetectorIsolation
     }
 
     /// <summary>Runs the detector's timers through a try/catch; it hands itself to the actions so rescheduling stays guarded.</summary>
-    private sealed class GuardedScheduler(IScheduler inner, DetectorIsolation guard) : IScheduler
+    /// <remarks>
+    /// It passes the inner scheduler's periodic support through (<see cref="ISchedulerPeriodic"/> via
+    /// <see cref="IServiceProvider"/>): without it Rx emulates Observable.Interval with one-shot timers, and the event-time
+    /// scheduler could no longer cross a long gap in a bounded number of ticks. A periodic action that throws is counted
+    /// and keeps its state, so the detector's timer keeps running.
+    /// </remarks>
+    private sealed class GuardedScheduler(IScheduler inner, DetectorIsolation guard) : IScheduler, ISchedulerPeriodic, IServiceProvider
     {
+        private readonly ISchedulerPeriodic? _periodic = inner.AsPeriodic();
+
         public DateTimeOffset Now => inner.Now;
+
+        public object? GetService(Type serviceType) => serviceType == typeof(ISchedulerPeriodic) && _periodic is not null ? this : null;
+
+        public IDisposable SchedulePeriodic<TState>(TState state, TimeSpan period, Func<TState, TState> action) =>
+            (_periodic ?? throw new NotSupportedException("the inner scheduler has no periodic support")).SchedulePeriodic(state, period, s =>
+            {
+                try { return action(s); }
+                catch (Exception e)
+                {
+                    guard.Report(e, "timer");
+                    return s;
+                }
+            });
 
         public IDisposable Schedule<TState>(TState state, Func<IScheduler, TState, IDisposable> action) =>
             inner.Schedule(state, (_, s) => Run(action, s));
