@@ -1,6 +1,7 @@
 using FlowWatch.Cli.CommandLine;
 using FlowWatch.Hosting;
 using FlowWatch.Hubble;
+using FlowWatch.Kubernetes.Watching;
 using FlowWatch.Remediation;
 using Microsoft.Extensions.Logging;
 
@@ -26,6 +27,8 @@ public static class WatchCommand
             new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
             new("kubeconfig", "Kubeconfig for cluster state (pods, services, CiliumEndpoints, ...). In a pod, the service account is used without it.", "FILE"),
             new("context", "Kubeconfig context to use (default: the current one).", "NAME"),
+            new("kube-page-size", "Objects per Kubernetes list page (limit + continue, as client-go's reflector lists); 0 lists each kind unpaged.", "N", new WatchOptions().ListPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("no-watch-list", "Sync Kubernetes state by paged list-then-watch even where the API server offers watch-list streaming (sendInitialEvents)."),
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
             new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
             new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
@@ -75,7 +78,8 @@ public static class WatchCommand
         return every;
     }
 
-    private static KubernetesSettings KubernetesArgs(ParsedArgs args)
+    /// <summary>The cluster-state and remediation settings of the command line; a bad value fails here, naming its flag.</summary>
+    public static KubernetesSettings KubernetesArgs(ParsedArgs args)
     {
         RemediationMode mode;
         try { mode = RemediationOptions.ParseMode(args.Get("remediate")!); }
@@ -84,6 +88,7 @@ public static class WatchCommand
         return new KubernetesSettings
         {
             Kubeconfig = args.Get("kubeconfig"), Context = args.Get("context"),
+            Watch = new WatchOptions { ListPageSize = args.Int("kube-page-size", 0, 100_000), WatchList = !args.Flag("no-watch-list") },
             Remediation = new RemediationOptions { Mode = mode, ExcludedNamespaces = exclude, MaxPerInterval = args.Int("remediate-max", 1, 1000) },
         };
     }

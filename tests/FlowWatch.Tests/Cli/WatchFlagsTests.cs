@@ -36,6 +36,19 @@ public sealed class WatchFlagsTests : IDisposable
     }
 
     [Fact]
+    public void KubernetesListing_PagesBy500AndStreamsByDefault_BothFlagsChangeIt_ABadPageSizeNamesItsFlag()
+    {
+        var defaults = WatchCommand.KubernetesArgs(ParsedArgs.Parse(WatchCommand.Spec, ["--hubble", "127.0.0.1:4245"])).Watch;
+        Assert.Equal((500, true), (defaults.ListPageSize, defaults.WatchList));
+        var set = WatchCommand.KubernetesArgs(ParsedArgs.Parse(WatchCommand.Spec,
+            ["--hubble", "127.0.0.1:4245", "--kube-page-size", "0", "--no-watch-list"])).Watch;
+        Assert.Equal((0, false), (set.ListPageSize, set.WatchList));
+        var bad = Assert.Throws<UsageException>(() =>
+            WatchCommand.KubernetesArgs(ParsedArgs.Parse(WatchCommand.Spec, ["--hubble", "127.0.0.1:4245", "--kube-page-size", "-1"])));
+        Assert.Contains("--kube-page-size", bad.Message);
+    }
+
+    [Fact]
     public void KeyOfAnotherCertificate_NamesTlsKey_WithoutPrintingTheKey()
     {
         using var certs = FlowWatch.Tests.Hubble.TestCertificates.Create();

@@ -29,6 +29,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
     private readonly DnsPendingTable<bool> _refusals;
     private readonly DnsPodStats _pods;
     private readonly DatapathDnsMatcher _datapath;
+    private long _datapathEvicted;
     private readonly Action<DnsKey, FlowEndpoint> _onNoAnswer;
     private IScheduler _scheduler = Scheduler.Default;
     private DnsMetrics? _metrics;
@@ -54,6 +55,9 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
 
     /// <summary>Requests still waiting for an answer.</summary>
     public int PendingRequests => _pending.Unmatched;
+
+    // Both tables wait for answers: the proxy's requests and the datapath's port-53 tuples.
+    private void SetPending() => _metrics!.Pending.Set(_pending.Unmatched + _datapath.Count);
 
     /// <summary>Workloads with state held now (bounded by <see cref="DnsDropOptions.MaxTrackedWorkloads"/>).</summary>
     public int TrackedWorkloads => _workloads.Count;
@@ -92,6 +96,12 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         if (_datapath.Observe(flow, _scheduler.Now.UtcTicks))
         {
             CountLookupIfRequest(flow);
+            if (_datapath.Evicted != _datapathEvicted)
+            {
+                _metrics!.DatapathEvicted.Inc(_datapath.Evicted - _datapathEvicted);
+                _datapathEvicted = _datapath.Evicted;
+            }
+            SetPending();
             return;
         }
         // Only drop notifications (or field-masked exports without an event type): a policy-verdict event
@@ -123,7 +133,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         }
         CountLookup(client);
         if (_pending.Add(key, now, client)) _metrics!.PendingEvicted.Inc();
-        _metrics!.Pending.Set(_pending.Unmatched);
+        SetPending();
     }
 
     private void OnResponse(FlowRecord flow, DnsRecord dns)
@@ -138,12 +148,12 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         {
             if (_deniedRequests.TryMatch(key)) return;
             // A REFUSED that answers a forwarded request came from the upstream server, not from policy.
-            if (_pending.TryMatch(key)) { _metrics.Pending.Set(_pending.Unmatched); return; }
+            if (_pending.TryMatch(key)) { SetPending(); return; }
             CountDrop(client, DnsDropReason.PolicyDeniedProxy, dns.Query, flow.NodeName);
             _refusals.Add(key, now, true);
             return;
         }
-        if (_pending.TryMatch(key)) _metrics.Pending.Set(_pending.Unmatched);
+        if (_pending.TryMatch(key)) SetPending();
     }
 
     private void CountLookupIfRequest(FlowRecord flow)
@@ -227,7 +237,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         _datapath.Expire(now - _options.NoAnswerTimeout.Ticks, OnDatapathNoAnswer);
         _deniedRequests.Expire(now - _options.NoAnswerTimeout.Ticks, null);
         _refusals.Expire(now - _options.NoAnswerTimeout.Ticks, null);
-        _metrics!.Pending.Set(_pending.Unmatched);
+        SetPending();
 
         if (_dirty.Count > 0)
         {

@@ -34,11 +34,12 @@ internal sealed class DnsMetrics
             "DNS answers seen by Cilium's DNS proxy, by client workload and rcode (NXDOMAIN is an answer, not a drop).",
             new CounterConfiguration { LabelNames = ["namespace", "workload", "rcode"] });
         Pending = factory.CreateGauge("flowwatch_dns_pending_requests",
-            "DNS requests forwarded by the proxy and still waiting for an answer.");
+            "DNS requests still waiting for an answer: forwarded by the proxy, or seen leaving a pod for port 53 (datapath, by 5-tuple).");
         _evicted = factory.CreateCounter("flowwatch_dns_evicted_total",
-            "DNS detector state shed to stay within bounds, by reason (pending_full, workloads_full, pods_full, workload_labels).",
+            "DNS detector state shed to stay within bounds, by reason (pending_full, datapath_full, workloads_full, pods_full, workload_labels).",
             new CounterConfiguration { LabelNames = ["reason"] });
         PendingEvicted = _evicted.WithLabels("pending_full");
+        DatapathEvicted = _evicted.WithLabels("datapath_full");
         WorkloadsEvicted = _evicted.WithLabels("workloads_full");
         PodsEvicted = _evicted.WithLabels("pods_full");
         LabelOverflow = _evicted.WithLabels("workload_labels");
@@ -46,6 +47,8 @@ internal sealed class DnsMetrics
 
     public Gauge Pending { get; }
     public Counter.Child PendingEvicted { get; }
+    /// <summary>Port-53 tuples (or early replies) the L3/L4 matcher shed to stay within its bound.</summary>
+    public Counter.Child DatapathEvicted { get; }
     public Counter.Child WorkloadsEvicted { get; }
     public Counter.Child PodsEvicted { get; }
 

@@ -123,4 +123,15 @@ public sealed class DatapathDnsTests
         Assert.Empty(h.Findings);
         Assert.Equal(0, h.TotalDropped());
     }
+
+    [Fact]
+    public void UnansweredTuplesPastTheBound_AreShedAndCounted_AndThePendingGaugeCountsTheDatapathTable()
+    {
+        var h = new DnsHarness(new FlowWatch.Detectors.Dns.DnsDropOptions { MaxPendingRequests = 64 });
+        var flows = new List<FlowRecord>();
+        for (var i = 0; i < 200; i++) flows.Add(Udp(h, 0.001 * i, false, (ushort)(30000 + i), ObservationPoint.FromEndpoint));
+        foreach (var f in flows) h.Push(f);
+        Assert.Equal(200.0 - 64, MetricText.Value(h.Registry, "flowwatch_dns_evicted_total", ("reason", "datapath_full")) ?? -1);
+        Assert.Equal(64.0, h.PendingGauge);
+    }
 }
