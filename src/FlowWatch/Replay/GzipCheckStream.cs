@@ -10,7 +10,7 @@ namespace FlowWatch.Replay;
 /// they do not describe what came out, the input was cut (size differs) or damaged (same size, other CRC).
 /// Concatenated gzip members (<c>cat a.gz b.gz</c>) are checked only as a whole and so reported as damaged.
 /// </remarks>
-internal sealed class GzipCheckStream(Stream decompressed, TailKeepingStream compressed) : Stream
+internal sealed class GzipCheckStream(Stream decompressed, TailKeepingStream compressed) : ReadOnlyWrapperStream(decompressed)
 {
     private readonly Crc32 _crc = new();
     private long _bytes;
@@ -23,7 +23,7 @@ internal sealed class GzipCheckStream(Stream decompressed, TailKeepingStream com
     public override int Read(Span<byte> buffer)
     {
         int n;
-        try { n = decompressed.Read(buffer); }
+        try { n = Inner.Read(buffer); }
         catch (InvalidDataException e)
         {
             // zlib's data error (bad CRC or size in the trailer, damaged deflate data) reaches .NET as "unsupported compression method".
@@ -55,25 +55,10 @@ internal sealed class GzipCheckStream(Stream decompressed, TailKeepingStream com
             throw new InvalidDataException($"corrupt gzip: CRC-32 of the {_bytes:N0} decompressed bytes does not match the trailer");
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) decompressed.Dispose();
-        base.Dispose(disposing);
-    }
 }
 
 /// <summary>Passes a stream through and remembers its last 8 bytes (gzip's trailer) and how many bytes went by.</summary>
-internal sealed class TailKeepingStream(Stream inner) : Stream
+internal sealed class TailKeepingStream(Stream inner) : ReadOnlyWrapperStream(inner)
 {
     private readonly byte[] _tail = new byte[8];
     private int _kept;
@@ -86,7 +71,7 @@ internal sealed class TailKeepingStream(Stream inner) : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        var n = inner.Read(buffer);
+        var n = Inner.Read(buffer);
         if (n <= 0) return n;
         Total += n;
         var got = buffer[..n];
@@ -105,19 +90,4 @@ internal sealed class TailKeepingStream(Stream inner) : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) inner.Dispose();
-        base.Dispose(disposing);
-    }
 }

@@ -1,7 +1,7 @@
 namespace FlowWatch.Replay;
 
 /// <summary>A few bytes already read (to sniff gzip or a BOM), then the rest of the stream: peeking without seeking.</summary>
-internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyWrapperStream(inner)
 {
     private int _used;
 
@@ -16,22 +16,7 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
             _used += n;
             return n;
         }
-        return inner.Read(buffer);
+        return Inner.Read(buffer);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) inner.Dispose();
-        base.Dispose(disposing);
-    }
 }
