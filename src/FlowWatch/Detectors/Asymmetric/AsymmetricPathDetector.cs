@@ -20,9 +20,7 @@ namespace FlowWatch.Detectors.Asymmetric;
 public sealed class AsymmetricPathDetector : IDetector, IPodInsight
 {
     private readonly AsymmetricPathOptions _options;
-    private readonly HandshakeClassifier _classifier;
-    private readonly bool _ownsClassifier;
-    private bool _attached;
+    private readonly HandshakeClassifierLease _classifier;
     private readonly object _gate = new();
     private readonly Dictionary<GroupKey, Group> _groups = new();
     private readonly LinkedList<Group> _lru = new();
@@ -40,15 +38,14 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
     {
         _options = options ?? new AsymmetricPathOptions();
         _options.Validate();
-        _ownsClassifier = classifier is null;
-        _classifier = classifier ?? new HandshakeClassifier();
+        _classifier = new HandshakeClassifierLease(classifier);
     }
 
     public string Name => "asymmetric-path";
 
     public string Section => "handshakes";
 
-    public HandshakeClassifier Classifier => _classifier;
+    public HandshakeClassifier Classifier => _classifier.Classifier;
 
     /// <summary>(pod, peer range) groups dropped because <see cref="AsymmetricPathOptions.MaxGroups"/> was reached.</summary>
     public long GroupsEvicted => Interlocked.Read(ref _evicted);
@@ -68,7 +65,6 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
             "Pod/peer-range handshake groups evicted because the bound was reached.");
         _subscriptions.Add(_tracker.Findings.Subscribe(OnFinding));
         _subscriptions.Add(_classifier.Attach(context).Subscribe(OnHandshake));
-        _attached = true;
         _subscriptions.Add(context.Cluster.OfType<EniAddressState>().Subscribe(OnEni));
         _subscriptions.Add(Observable.Interval(_options.Bucket, context.Scheduler)
             .Subscribe(_ => ExpireQuietGroups(context.Scheduler.Now)));
@@ -302,9 +298,7 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
         foreach (var s in _subscriptions) s.Dispose();
         _subscriptions.Clear();
         _tracker?.Dispose();
-        if (_attached) _classifier.Release();
-        else if (_ownsClassifier) _classifier.Dispose();
-        _attached = false;
+        _classifier.Dispose();
     }
 
     private readonly record struct GroupKey(string Namespace, string Pod, IpPrefix Range);

@@ -23,10 +23,8 @@ namespace FlowWatch.Detectors.Backends;
 public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsight
 {
     private readonly BackendHealthOptions _options;
-    private readonly HandshakeClassifier _classifier;
-    private readonly bool _ownsClassifier;
+    private readonly HandshakeClassifierLease _classifier;
     private readonly BackendTable _table;
-    private bool _attached;
     private readonly object _gate = new();
     private readonly List<IDisposable> _subscriptions = [];
     private FindingTracker? _tracker;
@@ -38,8 +36,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
     {
         _options = options ?? new BackendHealthOptions();
         _options.Validate();
-        _ownsClassifier = classifier is null;
-        _classifier = classifier ?? new HandshakeClassifier();
+        _classifier = new HandshakeClassifierLease(classifier);
         _table = new BackendTable(_options);
     }
 
@@ -47,7 +44,7 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
 
     public string Section => "backends";
 
-    public HandshakeClassifier Classifier => _classifier;
+    public HandshakeClassifier Classifier => _classifier.Classifier;
 
     /// <summary>Backends dropped because <see cref="BackendHealthOptions.MaxBackends"/> was reached.</summary>
     public long BackendsEvicted { get { lock (_gate) return _table.BackendsEvicted; } }
@@ -71,7 +68,6 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
             foreach (var s in _options.Services) _table.ApplyStatic(s);
         }
         _subscriptions.Add(_classifier.Attach(context).Subscribe(OnHandshake));
-        _attached = true;
         _subscriptions.Add(context.Flows.Subscribe(OnFlow));
         _subscriptions.Add(context.Cluster.Subscribe(e => { lock (_gate) _table.Apply(e); }));
         _subscriptions.Add(Observable.Interval(_options.Bucket, context.Scheduler).Subscribe(_ => Refresh(context.Scheduler.Now)));
@@ -262,8 +258,6 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
         foreach (var s in _subscriptions) s.Dispose();
         _subscriptions.Clear();
         _tracker?.Dispose();
-        if (_attached) _classifier.Release();
-        else if (_ownsClassifier) _classifier.Dispose();
-        _attached = false;
+        _classifier.Dispose();
     }
 }

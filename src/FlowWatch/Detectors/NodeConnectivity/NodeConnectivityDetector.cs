@@ -28,8 +28,7 @@ public sealed class NodeConnectivityDetector : IDetector
     private const int SamplePeers = 6;
 
     private readonly NodeConnectivityOptions _options;
-    private readonly HandshakeClassifier _classifier;
-    private readonly bool _ownsClassifier;
+    private readonly HandshakeClassifierLease _classifier;
     private readonly BoundedLru<string, NodeState> _nodes;
     private readonly BoundedLru<IpAddr, string> _podNodes;
     private readonly BoundedLru<string, AgentInfo> _agents;
@@ -39,14 +38,12 @@ public sealed class NodeConnectivityDetector : IDetector
     private FindingTracker? _tracker;
     private DateTimeOffset _now;
     private long _reportedLocationEvictions, _workloadEvictions, _reportedWorkloadEvictions;
-    private bool _attached;
 
     public NodeConnectivityDetector(NodeConnectivityOptions? options = null, HandshakeClassifier? classifier = null)
     {
         _options = options ?? new NodeConnectivityOptions();
         _options.Validate();
-        _ownsClassifier = classifier is null;
-        _classifier = classifier ?? new HandshakeClassifier();
+        _classifier = new HandshakeClassifierLease(classifier);
         _nodes = new BoundedLru<string, NodeState>(_options.MaxNodes, (_, n) => { _metrics?.Detach(n); _metrics?.Evicted("node"); },
             StringComparer.Ordinal);
         _podNodes = new BoundedLru<IpAddr, string>(_options.MaxPodLocations);
@@ -69,7 +66,6 @@ public sealed class NodeConnectivityDetector : IDetector
         _metrics = new NodeConnectivityMetrics(context.Metrics);
         _now = context.Scheduler.Now;
         _subscriptions.Add(_classifier.Attach(context).Subscribe(OnHandshake));
-        _attached = true;
         _subscriptions.Add(context.Flows.Subscribe(Learn));
         _subscriptions.Add(context.Cluster.Subscribe(OnCluster));
         _subscriptions.Add(Observable.Interval(_options.EvaluateEvery, context.Scheduler).Subscribe(_ => Evaluate(context.Scheduler.Now)));
@@ -227,8 +223,6 @@ public sealed class NodeConnectivityDetector : IDetector
         foreach (var s in _subscriptions) s.Dispose();
         _subscriptions.Clear();
         _tracker?.Dispose();
-        if (_attached) _classifier.Release();
-        else if (_ownsClassifier) _classifier.Dispose();
-        _attached = false;
+        _classifier.Dispose();
     }
 }
