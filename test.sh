@@ -48,11 +48,22 @@ for trx in "$results"/*.trx; do
     want && /<Message>/ { msg = $0; sub(/.*<Message>/, "", msg); sub(/<\/Message>.*/, "", msg); print "  not run: " name " -- " msg; want = 0 }
     want && /<\/UnitTestResult>/ { print "  not run: " name; want = 0 }
   ' >> "$results/skipped.txt"
+  # CI shows only the tail of this output, so each failed test is named again here with the start of its message.
+  tr -d '\r' < "$trx" | awk '
+    /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; lines = 0 }
+    want && /<Message>/ { inmsg = 1; sub(/.*<Message>/, "") }
+    want && inmsg { line = $0; done = sub(/<\/Message>.*/, "", line); if (lines == 0) print "  FAILED: " name; if (lines < 6) print "    " line; lines++; if (done) { inmsg = 0; want = 0 } }
+    want && !inmsg && /<\/UnitTestResult>/ { print "  FAILED: " name; want = 0 }
+  ' >> "$results/failed.txt"
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "test.sh: dotnet test exited $status without a failed test in its results (crash or hang); counted as 1 failed"; fi
 if [ -s "$results/skipped.txt" ]; then
   echo "Tests that did not run, and why:"
   sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g' "$results/skipped.txt"
+fi
+if [ -s "$results/failed.txt" ]; then
+  echo "Tests that failed:"
+  sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g' "$results/failed.txt"
 fi
 if [ "${CI:-}" = "true" ] && [ "$skipped" -gt 0 ]; then
   echo "test.sh: $skipped test(s) did not run in CI, where ../shared must be present; failing the run"
