@@ -17,6 +17,7 @@ public static class DemoCommand
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
             new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
+            .. SimulateCommand.ShapeOptions,
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],
@@ -28,7 +29,8 @@ public static class DemoCommand
         if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
         var simSpec = SimulateCommand.Spec;
         var simArgs = ParsedArgs.Parse(simSpec,
-            ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!]);
+            ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!,
+             "--clock-skew", args.Get("clock-skew")!, .. args.Flag("sorted") ? ["--sorted"] : Array.Empty<string>()]);
         var options = SimulateCommand.Options(simArgs, "127.0.0.1:0");
         var progress = WatchCommand.Progress(args);
         var view = WatchCommand.View(args);

@@ -17,6 +17,7 @@ public static class RuntimeFlags
         new("protect-metrics", "Require the token for /metrics too (the probes stay open)."),
         new("checkpoint", "Resume from this file at start and write it (resume point, open findings) periodically and on shutdown; an emptyDir or volume path.", "PATH"),
         new("checkpoint-every", "How often --checkpoint is written.", "DURATION", "10s"),
+        .. EventTimeFlags.Options,
         .. Logging.CliLogging.Options,
     ];
 

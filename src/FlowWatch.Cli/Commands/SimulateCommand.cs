@@ -6,6 +6,14 @@ namespace FlowWatch.Cli.Commands;
 /// <summary><c>flowwatch simulate</c>: the simulated cluster served as a Hubble Relay would serve it.</summary>
 public static class SimulateCommand
 {
+    /// <summary>The traffic-shape flags simulate and demo share (declared before the specs that use them: static fields start in order).</summary>
+    public static readonly OptionSpec[] ShapeOptions =
+    [
+        new("sorted", "Serve a perfectly sorted, singly observed stream. By default the stream is shaped like a Relay's: nodes lag one " +
+            "another by up to 1.5s, packets between pods on two nodes are seen on both, with policy verdicts, occasional lost_events and node_status."),
+        new("clock-skew", "Stamp the flows of sim-node-2 this far behind the others', as an agent whose clock is wrong (e.g. 10m).", "DURATION", "0s"),
+    ];
+
     public static readonly CommandSpec Spec = new("simulate",
         "serve the simulated cluster's flows over gRPC (observer.Observer), as a Hubble Relay would",
         "[options]",
@@ -15,7 +23,12 @@ public static class SimulateCommand
             new("rate", "Flows per second, scenarios included.", "N", "2000"),
             new("nodes", "Simulated nodes, 3 to 200.", "N", "5"),
             new("seed", "Seed of the deterministic cluster and traffic.", "N", "1"),
+            .. ShapeOptions,
         ]);
+
+    /// <summary>The traffic shapes of the command line.</summary>
+    public static TrafficShapes Shapes(ParsedArgs args) =>
+        (args.Flag("sorted") ? TrafficShapes.None : TrafficShapes.Relay) with { ClockSkew = -args.Duration("clock-skew") };
 
     public static SimulatorOptions Options(ParsedArgs args, string listen) => new()
     {
@@ -24,6 +37,7 @@ public static class SimulateCommand
         FlowsPerSecond = args.Double("rate", 1, 1_000_000),
         Nodes = args.Int("nodes", Simulation.SimulatedCluster.MinNodes, Simulation.SimulatedCluster.MaxNodes),
         Seed = args.Int("seed", 0),
+        Shapes = Shapes(args),
     };
 
     private static ScenarioSet ParseScenarios(string text) =>

@@ -171,6 +171,7 @@ public static class WatchCommand
             CheckpointPath = settings.CheckpointPath,
             ExtraSinks = settings.ExtraSinks,
             Detectors = settings.Detectors,
+            EventTime = settings.EventTime,
             Warn = Warn,
         }, logs);
         using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, logs, Say) : null;
@@ -188,6 +189,19 @@ public static class WatchCommand
             if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
                 Say($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
         }
+        // The backstop when the graceful stop below cannot finish in time (a detector busy with one flow): the checkpoint is
+        // still written, and what the pipeline had not processed is read again on resume.
+        using var atDeadline = ShutdownSignal.AtDeadline(() =>
+        {
+            var written = "";
+            if (checkpoints is not null)
+            {
+                try { checkpoints.Save(); written = $"; checkpoint written to {checkpoints.Path}"; }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
+            }
+            Say($"flowwatch: stopped at the {ShutdownSignal.Deadline.TotalMilliseconds:N0} ms shutdown deadline with the pipeline still busy, " +
+                $"after {runtime.Pipeline.Stats.Flows:N0} flows{written}");
+        });
         runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
         try { await runtime.StartHttpAsync(ct); }
         catch (Exception e) when (e is IOException or FormatException)

@@ -12,7 +12,8 @@ public sealed record WatcherSettings
     public string? CheckpointPath { get; init; }
     public TimeSpan CheckpointEvery { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long shutdown may spend processing flows already queued before it gives up on them (they are re-read on resume).</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <remarks>Short: the whole shutdown must fit in <see cref="ShutdownSignal.Deadline"/>.</remarks>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMilliseconds(400);
     /// <summary>Sinks added after the store (tests slow the pipeline with one).</summary>
     public IReadOnlyList<IFlowSink> ExtraSinks { get; init; } = [];
     /// <summary>Called once the runtime serves HTTP, before any flow is processed (tests observe the runtime through it).</summary>
@@ -24,6 +25,9 @@ public sealed record WatcherSettings
     /// <summary>Cluster state from the Kubernetes API (watch only; the demo's cluster view comes from the simulator).</summary>
     public KubernetesSettings? Kubernetes { get; init; }
     public Hosting.DetectorSettings Detectors { get; init; } = Hosting.DetectorSettings.Default;
+
+    /// <summary>--allowed-lateness and the rest of event time's settings.</summary>
+    public EventTimeOptions EventTime { get; init; } = EventTimeOptions.Default;
 
     /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
     public bool LiveView { get; init; }
@@ -41,7 +45,8 @@ public sealed record WatcherSettings
         return new WatcherSettings
         {
             Security = RuntimeFlags.Security(args), CheckpointPath = path, CheckpointEvery = every, Detectors = DetectorFlags.Build(args),
-            Logging = FlowWatch.Cli.Logging.CliLogging.From(args),
+            Logging = FlowWatch.Cli.Logging.CliLogging.From(args), EventTime = EventTimeFlags.From(args),
+            ExtraSinks = TestHooks.Sinks(),
         };
     }
 }

@@ -21,6 +21,9 @@ public sealed record RuntimeOptions
 
     public DetectorSettings Detectors { get; init; } = DetectorSettings.Default;
 
+    /// <summary>Allowed lateness (the reorder stage) and the other bounds of event time.</summary>
+    public EventTimeOptions EventTime { get; init; } = EventTimeOptions.Default;
+
     /// <summary>Bounds of the recent-flow store behind /api/v1/flows.</summary>
     public FlowStoreOptions Store { get; init; } = FlowStoreOptions.Default;
 
@@ -72,7 +75,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         var pipelineMetrics = new Metrics.PipelineMetrics(MetricFactory);
         Ingest = new IngestHealth(options.Ingest, pipelineMetrics.EventTimeLag, MetricFactory, () => Intake?.Depth ?? 0);
         Sinks.Add(Ingest);
-        Pipeline = new FlowPipeline(running, MetricFactory, Sinks) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
+        Pipeline = new FlowPipeline(running, MetricFactory, Sinks, options.EventTime) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);

@@ -46,6 +46,10 @@ public sealed class PipelineMetrics
         _badTime = [BadTimeFlows.WithLabels("far_future"), BadTimeFlows.WithLabels("far_past")];
         LateFlows = metrics.CreateCounter("flowwatch_late_flows_total",
             "Flows older than event time by more than the allowed lateness; detectors still see them.");
+        ReorderBuffered = metrics.CreateGauge("flowwatch_reorder_buffered",
+            "Flows held by the reorder stage until every active node has reported up to their time.");
+        ReorderForced = metrics.CreateCounter("flowwatch_reorder_forced_total",
+            "Flows the reorder stage passed on before their time because it was full (possibly out of order; never dropped).");
         foreach (var q in new[] { "intake" }) Shed.WithLabels(q);
         foreach (var s in new[] { "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER" }) LostEvents.WithLabels(s);
     }
@@ -54,6 +58,8 @@ public sealed class PipelineMetrics
 
     public Counter BadTimeFlows { get; }
     public Counter LateFlows { get; }
+    public Gauge ReorderBuffered { get; }
+    public Counter ReorderForced { get; }
     public Counter LostEvents { get; }
     public Counter Shed { get; }
     public Gauge Connected { get; }

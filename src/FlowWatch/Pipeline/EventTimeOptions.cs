@@ -10,8 +10,15 @@ public sealed record EventTimeOptions
     /// </summary>
     public TimeSpan CatchUp { get; init; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>A flow older than event time by more than this is late (counted; detectors still see it). The default is 2 seconds.</summary>
+    /// <summary>
+    /// How far a node's flows may lag the newest node's and still be put back in order before the detectors (see
+    /// <see cref="ReorderBuffer"/>); a flow older than event time by more than this is late (counted in
+    /// <c>flowwatch_late_flows_total</c>; detectors still see it). The default is 2 seconds, a Relay's merge lag.
+    /// </summary>
     public TimeSpan AllowedLateness { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Flows the reorder stage may hold; past it the oldest is passed on early and counted. The default is 200,000.</summary>
+    public int ReorderCapacity { get; init; } = 200_000;
 
     /// <summary>
     /// A flow older than event time by more than this (a node whose clock is behind) is kept in the store and counted as
@@ -31,6 +38,8 @@ public sealed record EventTimeOptions
     {
         if (CatchUp < TimeSpan.Zero) throw new ArgumentException("event time: catch-up must not be negative");
         if (AllowedLateness < TimeSpan.Zero) throw new ArgumentException("event time: allowed lateness must not be negative");
+        if (AllowedLateness > TimeSpan.FromMinutes(1)) throw new ArgumentException("event time: allowed lateness must be at most 1 minute (the detectors' findings wait for it)");
+        if (ReorderCapacity is < 1 or > 10_000_000) throw new ArgumentException("event time: reorder capacity must be 1..10,000,000");
         if (FarPast < AllowedLateness) throw new ArgumentException("event time: far-past bound must be at least the allowed lateness");
         if (FutureTolerance <= TimeSpan.Zero) throw new ArgumentException("event time: future tolerance must be positive");
     }

@@ -71,7 +71,9 @@ public sealed class FlowIntake
                     bool more;
                     try { more = await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false); }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested) { more = true; }
-                    if (!more) break;
+                    // The sources are done: what the reorder stage still holds goes on now (a cancelled pump leaves it: the
+                    // checkpoint's resume point is the newest flow delivered, so a restart reads those flows again).
+                    if (!more) { _pipeline.Flush(); break; }
                     if (live && _pipeline.Started && reader.Count == 0)
                     {
                         // Idle: let event time follow the wall clock from the last flow seen.

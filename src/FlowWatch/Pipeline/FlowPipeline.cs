@@ -18,8 +18,11 @@ namespace FlowWatch.Pipeline;
 /// gap of any length costs a bounded number of timer ticks. A flow cannot drag event time anywhere its stamp is
 /// not believable: when live, not past the wall clock plus <see cref="EventTimeOptions.FutureTolerance"/>; and a
 /// flow older than <see cref="EventTimeOptions.FarPast"/> (a node whose clock is behind) is stored but kept from
-/// the detectors. Both are counted in <c>flowwatch_bad_time_total{reason}</c>; flows merely late are counted in
-/// <c>flowwatch_late_flows_total</c> and still detected on.
+/// the detectors. Both are counted in <c>flowwatch_bad_time_total{reason}</c>. Believable flows then pass a
+/// <see cref="ReorderBuffer"/> that puts lagging nodes' flows back in order (up to the allowed lateness); a flow that
+/// still arrives more than the allowed lateness behind event time is counted in <c>flowwatch_late_flows_total</c> and
+/// detected on all the same: a late SYN is still evidence, and dropping it silently would hide a node's lag.
+/// Cluster state changes are not held back by the reorder stage (they carry no event time of their own).
 /// </remarks>
 public sealed class FlowPipeline : IDisposable
 {
@@ -34,6 +37,7 @@ public sealed class FlowPipeline : IDisposable
     private readonly long _latenessNanos;
     private readonly long _farPastNanos;
     private readonly long _futureNanos;
+    private readonly ReorderBuffer _reorder;
     private EventTimeScheduler? _clock;
     private long _nowNanos;
 
@@ -50,7 +54,11 @@ public sealed class FlowPipeline : IDisposable
         _metricFactory = metrics;
         Metrics = new PipelineMetrics(metrics);
         Book = new FindingBook(metrics);
+        _reorder = new ReorderBuffer(_time.AllowedLateness, _time.ReorderCapacity, Deliver);
     }
+
+    /// <summary>The stage that puts lagging nodes' flows back in order before the detectors.</summary>
+    public ReorderBuffer Reorder => _reorder;
 
     public PipelineMetrics Metrics { get; }
     public PipelineStats Stats { get; } = new();
@@ -95,7 +103,7 @@ public sealed class FlowPipeline : IDisposable
         _findings.OnNext(finding);
     }
 
-    /// <summary>Delivers one flow: counts it, advances event time to it, hands it to sinks and detectors.</summary>
+    /// <summary>Takes one flow: rejects a stamp that cannot be believed, else hands it to the reorder stage, which delivers it in order.</summary>
     public void Process(FlowRecord flow)
     {
         var nanos = flow.TimeNanos;
@@ -103,11 +111,30 @@ public sealed class FlowPipeline : IDisposable
         if (nanos > _nowNanos)
         {
             if (Live && nanos > WallNanos() + _futureNanos) { Reject(flow, BadTime.FarFuture); return; }
-            AdvanceTo(flow.Time);
         }
+        else if (nanos != 0 && _nowNanos - nanos > _farPastNanos) { Reject(flow, BadTime.FarPast); return; }
+        _reorder.Add(flow);
+        if (_reorder.Forced != _reportedForced || Math.Abs(_reorder.Count - _reportedBuffered) >= 64) ReportReorder();
+    }
+
+    private int _reportedBuffered;
+    private long _reportedForced;
+
+    private void ReportReorder()
+    {
+        _reportedBuffered = _reorder.Count;
+        Metrics.ReorderBuffered.Set(_reportedBuffered);
+        var forced = _reorder.Forced;
+        if (forced > _reportedForced) { Metrics.ReorderForced.Inc(forced - _reportedForced); _reportedForced = forced; }
+    }
+
+    /// <summary>One flow out of the reorder stage: advances event time to it, counts it, hands it to sinks and detectors.</summary>
+    private void Deliver(FlowRecord flow)
+    {
+        var nanos = flow.TimeNanos;
+        if (nanos > _nowNanos) AdvanceClock(flow.Time);
         else if (nanos != 0 && _nowNanos - nanos > _latenessNanos)
         {
-            if (_nowNanos - nanos > _farPastNanos) { Reject(flow, BadTime.FarPast); return; }
             Stats.CountLate();
             Metrics.LateFlows.Inc();
         }
@@ -143,11 +170,26 @@ public sealed class FlowPipeline : IDisposable
         _cluster.OnNext(change);
     }
 
-    /// <summary>Moves event time forward (never back), running any detector timers that fall due.</summary>
+    /// <summary>Moves event time forward (never back): flows waiting in the reorder stage up to that time go first, in order,
+    /// and detector timers fall due on the way.</summary>
     public void AdvanceTo(DateTimeOffset time)
     {
         if (_clock is null) { Start(time); return; }
-        if (time <= _clock.Now) return;
+        _reorder.ReleaseUpTo(ToNanos(time));
+        ReportReorder();
+        AdvanceClock(time);
+    }
+
+    /// <summary>Delivers every flow waiting in the reorder stage (the input ended).</summary>
+    public void Flush()
+    {
+        _reorder.Flush();
+        ReportReorder();
+    }
+
+    private void AdvanceClock(DateTimeOffset time)
+    {
+        if (time <= _clock!.Now) return;
         _clock.AdvanceTo(time);
         _nowNanos = ToNanos(_clock.Now);
     }

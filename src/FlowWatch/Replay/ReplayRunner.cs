@@ -95,6 +95,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
             if (bad.Count < badLineSamples || b.EndsInput) bad.Add(files.Count > 1 ? b with { Reason = $"{Path.GetFileName(files[i])}: {b.Reason}" } : b);
         }
 
+        pipeline.Flush();
         if (pipeline.Started) pipeline.AdvanceBy(Drain);
         var stats = pipeline.Stats;
         return new ReplaySummary(

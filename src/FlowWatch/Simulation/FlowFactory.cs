@@ -21,6 +21,7 @@ internal sealed class FlowFactory(SimRandom rng)
     public static readonly TCPFlags RstAck = new() { RST = true, ACK = true };
 
     private static readonly CiliumEventType L7Event = new() { Type = 129 };
+    private static readonly CiliumEventType PolicyVerdictEvent = new() { Type = 5 };
     private static readonly Dictionary<int, CiliumEventType> TraceEvents = new();
     private static readonly Dictionary<int, CiliumEventType> DropEvents = new();
     private readonly Dictionary<(string, uint, string), DNS> _dns = new();
@@ -28,6 +29,18 @@ internal sealed class FlowFactory(SimRandom rng)
     private readonly Dictionary<SimWorkload, Service> _services = new();
 
     public List<(long Time, GetFlowsResponse Message)> Output { get; } = new(64);
+
+    /// <summary>How much earlier than the observation it goes with an added one (<see cref="Shapes"/>) may be stamped.</summary>
+    public const long ExtraLeadNanos = 50_000;
+
+    /// <summary>The observations a Relay-shaped stream has beside each conversation's own; null for none.</summary>
+    public TrafficShapes? Shapes { get; init; }
+
+    /// <summary>Where the added observations draw their ids and offsets, so that adding them changes nothing else.</summary>
+    public SimRandom? ShapeRandom { get; init; }
+
+    /// <summary>Entries of <see cref="Output"/> that <see cref="Shapes"/> added (the caller resets it with the output).</summary>
+    public int Extras { get; set; }
 
     static FlowFactory()
     {
@@ -60,6 +73,7 @@ internal sealed class FlowFactory(SimRandom rng)
         var flow = L34(src, dst, point, direction, reply, srcService, dstService);
         flow.L4 = new Layer4 { TCP = new TCP { SourcePort = sport, DestinationPort = dport, Flags = flags } };
         Add(time, node, flow);
+        if (Shapes is not null) Shape(time, node, src, dst, point, flow, opening: ReferenceEquals(flags, Syn));
     }
 
     public void Udp(long time, SimNode node, SimEndpoint src, SimEndpoint dst, uint sport, uint dport,
@@ -67,6 +81,43 @@ internal sealed class FlowFactory(SimRandom rng)
     {
         var flow = L34(src, dst, point, direction, reply, srcService, dstService);
         flow.L4 = new Layer4 { UDP = new UDP { SourcePort = sport, DestinationPort = dport } };
+        Add(time, node, flow);
+        if (Shapes is not null) Shape(time, node, src, dst, point, flow, opening: false);
+    }
+
+    /// <summary>
+    /// What a real stream has beside this observation: the policy verdict of a new connection to a pod, and, for a packet
+    /// between pods on two nodes delivered here (TO_ENDPOINT), the same packet leaving the source's node (TO_STACK), each
+    /// stamped a few microseconds before it.
+    /// </summary>
+    private void Shape(long time, SimNode node, SimEndpoint src, SimEndpoint dst, TraceObservationPoint point, Flow flow, bool opening)
+    {
+        var shapes = Shapes!;
+        var rng = ShapeRandom!;
+        if (point != TraceObservationPoint.ToEndpoint || dst.Pod is null) return;
+        if (shapes.PolicyVerdicts && opening)
+        {
+            var verdict = flow.Clone();
+            verdict.Uuid = rng.NextUuid();
+            verdict.EventType = PolicyVerdictEvent;
+            verdict.TraceObservationPoint = TraceObservationPoint.UnknownPoint;
+            verdict.TrafficDirection = TrafficDirection.Ingress;
+            verdict.PolicyMatchType = 2;
+            AddExtra(time - rng.Next(5, 40) * 1_000L, node, verdict);
+        }
+        if (shapes.DoubleObservation && src.Pod is not null && src.Node is { } source && source != node)
+        {
+            var seen = flow.Clone();
+            seen.Uuid = rng.NextUuid();
+            seen.EventType = TraceEvents[(int)TraceObservationPoint.ToStack];
+            seen.TraceObservationPoint = TraceObservationPoint.ToStack;
+            AddExtra(time - rng.Next(5, 40) * 1_000L, source, seen);
+        }
+    }
+
+    private void AddExtra(long time, SimNode node, Flow flow)
+    {
+        Extras++;
         Add(time, node, flow);
     }
 

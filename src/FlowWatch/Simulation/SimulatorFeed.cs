@@ -24,7 +24,7 @@ public sealed class SimulatorFeed : BackgroundService
         _cluster = cluster;
         _ring = ring;
         _time = time ?? TimeProvider.System;
-        _generator = new TrafficGenerator(cluster, options.Scenarios, options.FlowsPerSecond) { NodeCollapse = options.NodeCollapse };
+        _generator = new TrafficGenerator(cluster, options.Scenarios, options.FlowsPerSecond) { NodeCollapse = options.NodeCollapse, Shapes = options.Shapes };
         _lostRng = new SimRandom((ulong)options.Seed ^ 0x1057_E7E7UL);
     }
 

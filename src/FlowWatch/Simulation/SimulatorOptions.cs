@@ -20,6 +20,8 @@ public sealed record SimulatorOptions
     public TimeSpan Tick { get; init; } = TimeSpan.FromMilliseconds(20);
     /// <summary>When the generator falls further behind the wall clock than this, it starts no new conversations until it has caught up.</summary>
     public TimeSpan MaxLag { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How the stream departs from a sorted, singly observed one (a Relay's shapes by default).</summary>
+    public TrafficShapes Shapes { get; init; } = TrafficShapes.Relay;
     /// <summary>Reported as the server's and every node's Hubble version.</summary>
     public string Version { get; init; } = "1.16.0+flowwatch-simulator";
 
@@ -34,6 +36,7 @@ public sealed record SimulatorOptions
         if (BufferSize is < 1 or > 1 << 24)
             throw new ArgumentException($"buffer size must be 1..{1 << 24}, not {BufferSize}", nameof(BufferSize));
         NodeCollapse.Validate();
+        Shapes.Validate(Nodes);
         if (!(LostEventsPerSecond >= 0 && LostEventsPerSecond <= 10_000))
             throw new ArgumentException($"lost events per second must be 0..10000, not {LostEventsPerSecond}", nameof(LostEventsPerSecond));
         if (Tick <= TimeSpan.Zero || Tick > TimeSpan.FromSeconds(1))

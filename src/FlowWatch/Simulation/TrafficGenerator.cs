@@ -37,11 +37,15 @@ public sealed class TrafficGenerator
     /// <summary>When the node-collapse scenario starts and ends, from the start of each batch or stream.</summary>
     public NodeCollapseTiming NodeCollapse { get; init; } = NodeCollapseTiming.Default;
 
+    /// <summary>How the stream departs from a sorted, singly observed one; a Relay's shapes unless <see cref="TrafficShapes.None"/>.</summary>
+    public TrafficShapes Shapes { get; init; } = TrafficShapes.Relay;
+
     private ulong TrafficSeed => (ulong)(uint)Cluster.Seed * 0x9E37_79B9_7F4A_7C15UL ^ 0x7A4F_F1C0_0000_0001UL;
 
     /// <summary>
     /// A deterministic batch: every flow of the conversations that start and finish within
-    /// [<paramref name="from"/>, <paramref name="from"/> + <paramref name="duration"/>), in time order. Lazy.
+    /// [<paramref name="from"/>, <paramref name="from"/> + <paramref name="duration"/>), in time order without
+    /// <see cref="Shapes"/>, else in the order a Relay delivers them. Lazy.
     /// </summary>
     public IEnumerable<GetFlowsResponse> Generate(DateTimeOffset from, TimeSpan duration)
     {
@@ -51,7 +55,7 @@ public sealed class TrafficGenerator
 
     private IEnumerable<GetFlowsResponse> GenerateCore(DateTimeOffset from, DateTimeOffset end)
     {
-        var stream = new TrafficStream(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), ToNanos(end), NodeCollapse);
+        var stream = new TrafficStream(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), ToNanos(end), NodeCollapse, Shapes);
         var chunk = new List<GetFlowsResponse>();
         var step = TimeSpan.FromMilliseconds(Math.Clamp(1e9 / FlowsPerSecond * 4096 / 1e6, 1, 1000));
         for (var until = from; until < end;)
@@ -61,11 +65,14 @@ public sealed class TrafficGenerator
             stream.EmitUntil(until, chunk);
             foreach (var message in chunk) yield return message;
         }
+        chunk.Clear();
+        stream.Finish(chunk);
+        foreach (var message in chunk) yield return message;
     }
 
     /// <summary>An open-ended stream starting at <paramref name="from"/>, for a live source that emits as time passes.</summary>
     public TrafficStream Start(DateTimeOffset from) =>
-        new(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), long.MaxValue, NodeCollapse);
+        new(Cluster, Scenarios, FlowsPerSecond, TrafficSeed, ToNanos(from), long.MaxValue, NodeCollapse, Shapes);
 
     internal static long ToNanos(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
 }

@@ -38,15 +38,24 @@ public sealed class TrafficStream
     private readonly Driver[] _drivers;
     private readonly double _nanosPerFlow;
     private readonly long _end;
+    private readonly RelayShaper? _shaper;
+    private readonly long _slack;
+    private readonly List<GetFlowsResponse> _sorted = [];
     private double _background;
     private long _seq;
     private long _position;
 
     internal TrafficStream(SimulatedCluster cluster, ScenarioSet scenarios, double flowsPerSecond, ulong seed, long startNanos, long endNanos,
-        NodeCollapseTiming? collapse = null)
+        NodeCollapseTiming? collapse = null, TrafficShapes? shapes = null)
     {
         _rng = new SimRandom(seed);
-        _factory = new FlowFactory(_rng);
+        shapes ??= TrafficShapes.None;
+        var shaped = shapes.Reorders;
+        // The shapes draw from a stream of their own: with them off, the same seed gives the same conversations.
+        var shapeRng = new SimRandom(seed ^ 0x5EA5_0F5E_1A7E_D00DUL);
+        _factory = new FlowFactory(_rng) { Shapes = shaped ? shapes : null, ShapeRandom = shaped ? shapeRng : null };
+        _shaper = shaped ? new RelayShaper(shapes, cluster.Nodes, new SimRandom(seed ^ 0x7E1A_75EE_D0C5_0001UL)) : null;
+        _slack = shaped ? FlowFactory.ExtraLeadNanos : 0;
         _conversations = new Conversations(cluster, scenarios, _rng, _factory);
         collapse ??= NodeCollapseTiming.Default;
         _conversations.CollapseFrom = startNanos + collapse.After.Ticks * 100;
@@ -78,11 +87,40 @@ public sealed class TrafficStream
     /// <summary>Conversations dropped whole because they would not have finished before the end of a batch.</summary>
     public long ConversationsDiscarded { get; private set; }
 
-    /// <summary>Appends to <paramref name="output"/>, in time order, every flow with an event time before <paramref name="until"/>.</summary>
-    /// <returns>How many flows were appended.</returns>
+    /// <summary>
+    /// Appends to <paramref name="output"/> every flow with an event time before <paramref name="until"/>: in time order
+    /// when the stream has no shapes, else as a Relay delivers them (a lagging node's flows later, see <see cref="RelayShaper"/>).
+    /// </summary>
+    /// <returns>How many messages were appended.</returns>
     public int EmitUntil(DateTimeOffset until, ICollection<GetFlowsResponse> output)
     {
         var limit = (until.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+        int count;
+        if (_shaper is null) count = EmitSorted(limit, output);
+        else
+        {
+            _sorted.Clear();
+            EmitSorted(limit, _sorted);
+            foreach (var message in _sorted) _shaper.Add(TimeOf(message), message);
+            count = _shaper.EmitUntil(limit, output);
+        }
+        if (limit > _position) _position = limit;
+        Emitted += count;
+        return count;
+    }
+
+    /// <summary>Appends what the shapes still hold back (a bounded batch has ended).</summary>
+    public int Finish(ICollection<GetFlowsResponse> output)
+    {
+        var count = _shaper?.Flush(output) ?? 0;
+        Emitted += count;
+        return count;
+    }
+
+    private static long TimeOf(GetFlowsResponse message) => message.Time.Seconds * 1_000_000_000L + message.Time.Nanos;
+
+    private int EmitSorted(long limit, ICollection<GetFlowsResponse> output)
+    {
         var count = 0;
         while (true)
         {
@@ -90,11 +128,12 @@ public sealed class TrafficStream
             var driver = -1;
             for (var i = 0; i < _drivers.Length; i++)
                 if (_drivers[i].Next < start) { start = _drivers[i].Next; driver = i; }
-            var pending = _pending.TryPeek(out var message, out var key);
-            if (pending && key.Time < start && key.Time < limit)
+            // A flow can go once no conversation still to start can put a flow before it (shapes stamp theirs a little early).
+            var horizon = start >= _end ? long.MaxValue : start - _slack;
+            if (_pending.TryPeek(out var message, out var key) && key.Time < limit && key.Time < horizon)
             {
                 _pending.Dequeue();
-                output.Add(message!);
+                output.Add(message);
                 count++;
                 continue;
             }
@@ -103,17 +142,8 @@ public sealed class TrafficStream
                 StartConversation(driver, start);
                 continue;
             }
-            if (pending && key.Time < limit)
-            {
-                _pending.Dequeue();
-                output.Add(message!);
-                count++;
-                continue;
-            }
             break;
         }
-        if (limit > _position) _position = limit;
-        Emitted += count;
         return count;
     }
 
@@ -133,6 +163,7 @@ public sealed class TrafficStream
     {
         var output = _factory.Output;
         output.Clear();
+        _factory.Extras = 0;
         if (driver < 0)
         {
             var pick = _rng.Next(BackgroundTotal);
@@ -148,8 +179,11 @@ public sealed class TrafficStream
             d.Next += d.Interval / 2 + (long)(_rng.NextDouble() * d.Interval);
         }
         ConversationsStarted++;
-        _background += Math.Max(output.Count, 1) * _nanosPerFlow;
-        if (output.Count > 0 && output[^1].Time >= _end)
+        // Only the conversation's own flows pace the background, so the shapes leave the traffic itself unchanged.
+        _background += Math.Max(output.Count - _factory.Extras, 1) * _nanosPerFlow;
+        var last = long.MinValue;
+        foreach (var (time, _) in output) last = Math.Max(last, time);
+        if (output.Count > 0 && last >= _end)
         {
             ConversationsDiscarded++;
             return;

@@ -1,0 +1,233 @@
+using FlowWatch.Flows;
+
+namespace FlowWatch.Pipeline;
+
+/// <summary>Puts the flows of several nodes back into event-time order before the detectors: per-node queues merged by a watermark.</summary>
+/// <remarks>
+/// <para>
+/// A Relay merges its nodes' streams through a short sort buffer, so a node that lags arrives out of order with the others
+/// while each node's own flows keep their order; a packet between pods on two nodes is seen on both. Each node's flows wait in
+/// a queue of their own, kept in time order (a flow older than its node's newest, the small disorder of one agent's CPUs, is
+/// slotted in from the back). The watermark is the oldest of the active nodes' newest stamps: every active node has reported
+/// up to it, so everything at or before it can go on in order, merged across nodes. Nothing is subtracted from it, so a
+/// stream from one node (or in order) passes straight through.
+/// </para>
+/// <para>
+/// A node whose newest flow is more than the allowed lateness behind the newest of all is idle (quiet, gone, or its clock is
+/// behind) and stops holding the watermark back, so no flow waits longer than the allowed lateness of event time. A flow
+/// that arrives behind what was already released cannot be put in order: it is passed on at once, never dropped (the
+/// pipeline counts it late when it is more than the allowed lateness behind). The buffer is bounded: when it is full the
+/// oldest flow is forced out ahead of the watermark and counted; so is every flow of a node past the node bound.
+/// </para>
+/// </remarks>
+public sealed class ReorderBuffer
+{
+    private readonly Action<FlowRecord> _deliver;
+    private readonly long _latenessNanos;
+    private readonly Dictionary<string, NodeQueue> _nodes = new(StringComparer.Ordinal);
+    private readonly PriorityQueue<NodeQueue, (long Time, long Version)> _heads = new();
+    private readonly PriorityQueue<NodeQueue, long> _newest = new();
+    private string? _lastName;
+    private NodeQueue? _lastNode;
+    private long _version;
+    private long _frontier = long.MinValue;
+    private long _released = long.MinValue;
+
+    /// <param name="deliver">Receives every flow, in event-time order as far as the lateness allows; called on the caller's thread.</param>
+    public ReorderBuffer(TimeSpan allowedLateness, int capacity, Action<FlowRecord> deliver, int maxNodes = 10_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(allowedLateness.Ticks, nameof(allowedLateness));
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1, nameof(capacity));
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNodes, 1, nameof(maxNodes));
+        _latenessNanos = allowedLateness.Ticks * 100;
+        Capacity = capacity;
+        MaxNodes = maxNodes;
+        _deliver = deliver;
+    }
+
+    public int Capacity { get; }
+    public int MaxNodes { get; }
+
+    /// <summary>Flows waiting for the watermark.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Flows passed on before the watermark reached them, because the buffer or its node table was full.</summary>
+    public long Forced { get; private set; }
+
+    /// <summary>Flows that arrived behind what was already released and were passed on out of order.</summary>
+    public long OutOfOrder { get; private set; }
+
+    /// <summary>Nodes tracked.</summary>
+    public int Nodes => _nodes.Count;
+
+    /// <summary>Takes one flow; passes on, in order, every flow the watermark now allows (this one included, often).</summary>
+    public void Add(FlowRecord flow)
+    {
+        var t = flow.TimeNanos;
+        if (t == 0 || t < _released)
+        {
+            if (t != 0) OutOfOrder++;
+            _deliver(flow);
+            return;
+        }
+        var node = NodeOf(flow.NodeName);
+        if (node is null)
+        {
+            Forced++;
+            Emit(flow);
+            return;
+        }
+        if (t > node.Newest)
+        {
+            node.Newest = t;
+            _newest.Enqueue(node, t);
+            // Superseded entries leave the heap when they reach its top; rebuild if the fast nodes' pile up behind a slow one.
+            if (_newest.Count > 2 * (Capacity + _nodes.Count)) RebuildNewest();
+        }
+        if (t > _frontier) _frontier = t;
+        if (node.Insert(flow)) PushHead(node);
+        Count++;
+        while (Count > Capacity) ForceOldest();
+        ReleaseUpTo(Watermark());
+    }
+
+    /// <summary>Passes on every flow stamped at or before <paramref name="nanos"/>: event time has reached it (idle live stream, drain).</summary>
+    public void ReleaseUpTo(long nanos)
+    {
+        while (_heads.TryPeek(out var node, out var key))
+        {
+            if (node.HeadVersion != key.Version) { _heads.Dequeue(); continue; }
+            if (key.Time > nanos) break;
+            _heads.Dequeue();
+            Take(node);
+        }
+    }
+
+    /// <summary>Passes on everything waiting (the input ended).</summary>
+    public void Flush() => ReleaseUpTo(long.MaxValue);
+
+    /// <summary>The oldest of the active nodes' newest stamps (see the remarks).</summary>
+    private long Watermark()
+    {
+        var idleBefore = _frontier - _latenessNanos;
+        while (_newest.TryPeek(out var node, out var newest))
+        {
+            if (newest != node.Newest || newest < idleBefore) { _newest.Dequeue(); continue; }
+            return newest;
+        }
+        return _frontier;
+    }
+
+    private void RebuildNewest()
+    {
+        _newest.Clear();
+        foreach (var node in _nodes.Values)
+            if (node.Newest != long.MinValue) _newest.Enqueue(node, node.Newest);
+    }
+
+    private void ForceOldest()
+    {
+        while (_heads.TryDequeue(out var node, out var key))
+        {
+            if (node.HeadVersion != key.Version) continue;
+            Forced++;
+            Take(node);
+            return;
+        }
+    }
+
+    private void Take(NodeQueue node)
+    {
+        var flow = node.Pop();
+        Count--;
+        if (node.Count > 0) PushHead(node);
+        else node.HeadVersion = -1;
+        Emit(flow);
+    }
+
+    private void Emit(FlowRecord flow)
+    {
+        if (flow.TimeNanos > _released) _released = flow.TimeNanos;
+        _deliver(flow);
+    }
+
+    private void PushHead(NodeQueue node)
+    {
+        node.HeadVersion = ++_version;
+        _heads.Enqueue(node, (node.HeadTime, node.HeadVersion));
+    }
+
+    private NodeQueue? NodeOf(string name)
+    {
+        if (ReferenceEquals(name, _lastName)) return _lastNode;
+        if (!_nodes.TryGetValue(name, out var node))
+        {
+            if (_nodes.Count >= MaxNodes && !ForgetIdleNodes()) return null;
+            _nodes[name] = node = new NodeQueue();
+        }
+        _lastName = name;
+        _lastNode = node;
+        return node;
+    }
+
+    // Rare (a node table full of names): forget nodes that wait for nothing and no longer hold the watermark.
+    private bool ForgetIdleNodes()
+    {
+        var idleBefore = _frontier - _latenessNanos;
+        foreach (var (name, node) in _nodes)
+            if (node.Count == 0 && node.Newest < idleBefore) _nodes.Remove(name);
+        _lastName = null;
+        _lastNode = null;
+        RebuildNewest();
+        return _nodes.Count < MaxNodes;
+    }
+
+    /// <summary>One node's waiting flows in time order: a ring buffer that inserts from the back.</summary>
+    private sealed class NodeQueue
+    {
+        private FlowRecord[] _items = new FlowRecord[8];
+        private int _head;
+
+        public long Newest = long.MinValue;
+        public long HeadVersion = -1;
+        public int Count { get; private set; }
+
+        public long HeadTime => _items[_head].TimeNanos;
+
+        /// <summary>Inserts in time order (after equal stamps); true when the flow became the head.</summary>
+        public bool Insert(FlowRecord flow)
+        {
+            if (Count == _items.Length) Grow();
+            var mask = _items.Length - 1;
+            var t = flow.TimeNanos;
+            var i = Count;
+            while (i > 0 && _items[(_head + i - 1) & mask].TimeNanos > t)
+            {
+                _items[(_head + i) & mask] = _items[(_head + i - 1) & mask];
+                i--;
+            }
+            _items[(_head + i) & mask] = flow;
+            Count++;
+            return i == 0;
+        }
+
+        public FlowRecord Pop()
+        {
+            var flow = _items[_head];
+            _items[_head] = null!;
+            _head = (_head + 1) & (_items.Length - 1);
+            Count--;
+            // A burst grew the ring; give the memory back once it has drained.
+            if (Count == 0 && _items.Length > 1024) { _items = new FlowRecord[8]; _head = 0; }
+            return flow;
+        }
+
+        private void Grow()
+        {
+            var bigger = new FlowRecord[_items.Length * 2];
+            for (var i = 0; i < Count; i++) bigger[i] = _items[(_head + i) & (_items.Length - 1)];
+            _items = bigger;
+            _head = 0;
+        }
+    }
+}

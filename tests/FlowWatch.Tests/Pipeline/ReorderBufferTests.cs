@@ -1,0 +1,137 @@
+using FlowWatch.Flows;
+using FlowWatch.Pipeline;
+
+namespace FlowWatch.Tests.Pipeline;
+
+/// <summary>The reorder stage: lagging nodes merged back in order, idle nodes let go, late flows passed on, the bound held.</summary>
+public sealed class ReorderBufferTests
+{
+    private const long Ms = 1_000_000;
+    private static readonly long T0 = FlowRecord.ToNanos(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private static FlowRecord At(string node, long ms) => new() { TimeNanos = T0 + ms * Ms, NodeName = node };
+
+    private static (ReorderBuffer Buffer, List<FlowRecord> Out) New(int capacity = 1000, double latenessSeconds = 2)
+    {
+        var output = new List<FlowRecord>();
+        return (new ReorderBuffer(TimeSpan.FromSeconds(latenessSeconds), capacity, output.Add), output);
+    }
+
+    private static long[] Times(IEnumerable<FlowRecord> flows) => flows.Select(f => (f.TimeNanos - T0) / Ms).ToArray();
+
+    [Fact]
+    public void OneNode_PassesStraightThrough()
+    {
+        var (buffer, output) = New();
+        foreach (var ms in new long[] { 0, 10, 10, 25 })
+        {
+            buffer.Add(At("a", ms));
+            Assert.Equal(0, buffer.Count);
+        }
+        Assert.Equal([0, 10, 10, 25], Times(output));
+    }
+
+    [Fact]
+    public void ALaggingNode_IsMergedBackInTimeOrder()
+    {
+        var (buffer, output) = New();
+        // Node b's flows arrive 700 ms late, as through a Relay whose merge gave up on b for a moment.
+        var arrivals = new[] { At("a", 0), At("b", 0), At("a", 100), At("a", 200), At("a", 300), At("a", 800),
+            At("b", 50), At("b", 150), At("b", 250), At("b", 750), At("a", 900), At("b", 950) };
+        foreach (var f in arrivals) buffer.Add(f);
+        buffer.Flush();
+
+        Assert.Equal([0, 0, 50, 100, 150, 200, 250, 300, 750, 800, 900, 950], Times(output));
+        Assert.Equal(0, buffer.OutOfOrder);
+    }
+
+    [Fact]
+    public void NothingIsReleasedAheadOfAnActiveNode()
+    {
+        var (buffer, output) = New();
+        buffer.Add(At("a", 0));
+        buffer.Add(At("b", 0));
+        buffer.Add(At("a", 1500));   // b has reported only up to 0: a's flow waits for it
+        Assert.Equal([0, 0], Times(output));
+        Assert.Equal(1, buffer.Count);
+        buffer.Add(At("b", 1400));
+        Assert.Equal([0, 0, 1400], Times(output));
+        buffer.Add(At("b", 1600));   // now a holds it back: a has reported only up to 1500
+        Assert.Equal([0, 0, 1400, 1500], Times(output));
+    }
+
+    [Fact]
+    public void ANodeIdleLongerThanTheLateness_StopsHoldingTheWatermark()
+    {
+        var (buffer, output) = New();
+        buffer.Add(At("quiet", 0));
+        for (var ms = 500; ms <= 2000; ms += 500) buffer.Add(At("busy", ms));
+        Assert.Equal([0], Times(output));        // quiet is 2 s behind: still within the lateness, it holds everything
+        buffer.Add(At("busy", 2001));              // now 2.001 s behind: idle, let go
+        Assert.Equal([0, 500, 1000, 1500, 2000, 2001], Times(output));
+        Assert.Equal(0, buffer.Count);
+    }
+
+    [Fact]
+    public void AFlowBehindWhatWasReleased_IsPassedOnAtOnce_NeverDropped()
+    {
+        var (buffer, output) = New();
+        buffer.Add(At("a", 0));
+        buffer.Add(At("a", 5000));
+        buffer.Add(At("b", 1000));   // b came back 4 s behind a: too late to be put in order
+        Assert.Equal([0, 5000, 1000], Times(output));
+        Assert.Equal(1, buffer.OutOfOrder);
+        Assert.Equal(0, buffer.Forced);
+    }
+
+    [Fact]
+    public void OneNodesSmallDisorder_IsSortedWhileItWaits()
+    {
+        var (buffer, output) = New();
+        buffer.Add(At("a", 0));
+        buffer.Add(At("b", 0));
+        foreach (var ms in new long[] { 30, 10, 20, 50, 40 }) buffer.Add(At("b", ms));
+        buffer.Add(At("a", 100));
+        Assert.Equal([0, 0, 10, 20, 30, 40, 50], Times(output));
+        buffer.Flush();
+        Assert.Equal([0, 0, 10, 20, 30, 40, 50, 100], Times(output));
+    }
+
+    [Fact]
+    public void WhenFull_TheOldestIsForcedOutAndCounted()
+    {
+        var (buffer, output) = New(capacity: 3);
+        buffer.Add(At("slow", 0));
+        for (var ms = 100; ms <= 600; ms += 100) buffer.Add(At("fast", ms));   // slow holds the watermark at 0
+        Assert.Equal(3, buffer.Count);
+        Assert.Equal(3, buffer.Forced);
+        Assert.Equal([0, 100, 200, 300], Times(output));
+        buffer.Flush();
+        Assert.Equal([0, 100, 200, 300, 400, 500, 600], Times(output));
+    }
+
+    [Fact]
+    public void ReleaseUpTo_LetsEventTimeMoveOnWithoutTheSlowNode()
+    {
+        var (buffer, output) = New();
+        buffer.Add(At("a", 0));
+        buffer.Add(At("b", 0));
+        buffer.Add(At("a", 300));
+        buffer.Add(At("a", 600));
+        buffer.ReleaseUpTo(T0 + 400 * Ms);
+        Assert.Equal([0, 0, 300], Times(output));
+        Assert.Equal(1, buffer.Count);
+    }
+
+    [Fact]
+    public void ManyNodes_BeyondTheNodeBound_AreForcedThroughRatherThanDropped()
+    {
+        var output = new List<FlowRecord>();
+        var buffer = new ReorderBuffer(TimeSpan.FromSeconds(2), 1000, output.Add, maxNodes: 2);
+        buffer.Add(At("a", 0));
+        buffer.Add(At("b", 0));
+        buffer.Add(At("c", 10));
+        Assert.Equal(3, output.Count);
+        Assert.Equal(1, buffer.Forced);
+    }
+}
