@@ -167,6 +167,8 @@ public sealed class FlowPipeline : IDisposable
     public void Apply(ClusterEvent change)
     {
         if (_clock is null) Start(DateTimeOffset.UtcNow);
+        // A node with a Cilium agent will send flows: at the start of a stream the reorder stage waits for it.
+        if (change is CiliumAgentState { Deleted: false } agent) _reorder.Expect([agent.Node]);
         _cluster.OnNext(change);
     }
 

@@ -14,7 +14,9 @@ namespace FlowWatch.Pipeline;
 /// </para>
 /// <para>
 /// A node whose newest flow is more than the allowed lateness behind the newest of all is idle (quiet, gone, or its clock is
-/// behind) and stops holding the watermark back, so no flow waits longer than the allowed lateness of event time. A flow
+/// behind) and stops holding the watermark back, so no flow waits longer than the allowed lateness of event time. A node not
+/// heard from yet cannot hold it, unless the stream's nodes were named (<see cref="Expect"/>): a node that lags from the
+/// very start, or joins later, may have its first flows out of order. A flow
 /// that arrives behind what was already released cannot be put in order: it is passed on at once, never dropped (the
 /// pipeline counts it late when it is more than the allowed lateness behind). The buffer is bounded: when it is full the
 /// oldest flow is forced out ahead of the watermark and counted; so is every flow of a node past the node bound.
@@ -27,11 +29,13 @@ public sealed class ReorderBuffer
     private readonly Dictionary<string, NodeQueue> _nodes = new(StringComparer.Ordinal);
     private readonly PriorityQueue<NodeQueue, (long Time, long Version)> _heads = new();
     private readonly PriorityQueue<NodeQueue, long> _newest = new();
+    private readonly HashSet<string> _expected = new(StringComparer.Ordinal);
     private string? _lastName;
     private NodeQueue? _lastNode;
     private long _version;
     private long _frontier = long.MinValue;
     private long _released = long.MinValue;
+    private long _first = long.MinValue;
 
     /// <param name="deliver">Receives every flow, in event-time order as far as the lateness allows; called on the caller's thread.</param>
     public ReorderBuffer(TimeSpan allowedLateness, int capacity, Action<FlowRecord> deliver, int maxNodes = 10_000)
@@ -85,6 +89,7 @@ public sealed class ReorderBuffer
             if (_newest.Count > 2 * (Capacity + _nodes.Count)) RebuildNewest();
         }
         if (t > _frontier) _frontier = t;
+        if (_first == long.MinValue) _first = t;
         if (node.Insert(flow)) PushHead(node);
         Count++;
         while (Count > Capacity) ForceOldest();
@@ -110,12 +115,32 @@ public sealed class ReorderBuffer
     private long Watermark()
     {
         var idleBefore = _frontier - _latenessNanos;
+        var watermark = _frontier;
         while (_newest.TryPeek(out var node, out var newest))
         {
             if (newest != node.Newest || newest < idleBefore) { _newest.Dequeue(); continue; }
-            return newest;
+            watermark = newest;
+            break;
         }
-        return _frontier;
+        // A node not heard from yet cannot hold the watermark by its own newest: while nodes named by Expect are silent and
+        // the stream is younger than the allowed lateness, one of them may be about to speak, so everything waits.
+        if (_expected.Count > 0)
+        {
+            if (_frontier - _first <= _latenessNanos) return long.MinValue;
+            _expected.Clear();
+        }
+        return watermark;
+    }
+
+    /// <summary>
+    /// Names the nodes the stream carries (a Relay's node list): until each has sent a flow, or the stream is older than
+    /// the allowed lateness, nothing is released, so a node that lags from the very start is still put in order.
+    /// </summary>
+    public void Expect(IEnumerable<string> nodes)
+    {
+        if (_first != long.MinValue && _frontier - _first > _latenessNanos) return;
+        foreach (var name in nodes)
+            if (!_nodes.ContainsKey(name) && _expected.Count < MaxNodes) _expected.Add(name);
     }
 
     private void RebuildNewest()
@@ -164,6 +189,8 @@ public sealed class ReorderBuffer
         {
             if (_nodes.Count >= MaxNodes && !ForgetIdleNodes()) return null;
             _nodes[name] = node = new NodeQueue();
+            // A Relay may name nodes cluster/node where Kubernetes says node.
+            if (_expected.Count > 0 && !_expected.Remove(name) && name.LastIndexOf('/') is var slash and >= 0) _expected.Remove(name[(slash + 1)..]);
         }
         _lastName = name;
         _lastNode = node;

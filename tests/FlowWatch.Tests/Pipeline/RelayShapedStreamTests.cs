@@ -33,6 +33,7 @@ public sealed class RelayShapedStreamTests(ITestOutputHelper output)
         var findings = new List<Finding>();
         pipeline.Findings.Subscribe(findings.Add);
         pipeline.Start(SimFlows.Start);
+        // The cluster view names every node's Cilium agent, so a node that lags from the very first flow is waited for.
         foreach (var change in generator.Cluster.ClusterView(set, SimFlows.Start)) pipeline.Apply(change);
         var converter = new FlowConverter(new StringPool());
         long previous = 0;

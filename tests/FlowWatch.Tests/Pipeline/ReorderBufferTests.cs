@@ -134,4 +134,25 @@ public sealed class ReorderBufferTests
         Assert.Equal(3, output.Count);
         Assert.Equal(1, buffer.Forced);
     }
+
+    [Fact]
+    public void ExpectedNodes_HoldEverythingUntilTheyHaveSpoken_OrTheStreamIsOlderThanTheLateness()
+    {
+        var (buffer, output) = New();
+        buffer.Expect(["a", "b", "c"]);
+        buffer.Add(At("a", 0));
+        buffer.Add(At("a", 100));
+        buffer.Add(At("b", 50));
+        Assert.Empty(output);                       // c has not spoken: it may lag from the very start
+        buffer.Add(At("c", 20));
+        Assert.Equal([0, 20], Times(output));       // everyone has spoken: the usual watermark (c's newest, 20)
+
+        var (late, lateOut) = New();
+        late.Expect(["a", "silent"]);
+        late.Add(At("a", 0));
+        late.Add(At("a", 2000));
+        Assert.Empty(lateOut);
+        late.Add(At("a", 2001));                    // older than the lateness: the silent node no longer holds anything
+        Assert.Equal([0, 2000, 2001], Times(lateOut));
+    }
 }
