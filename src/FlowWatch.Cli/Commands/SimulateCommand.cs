@@ -9,8 +9,8 @@ public static class SimulateCommand
     /// <summary>The traffic-shape flags simulate and demo share (declared before the specs that use them: static fields start in order).</summary>
     public static readonly OptionSpec[] ShapeOptions =
     [
-        new("sorted", "Serve a perfectly sorted, singly observed stream. By default the stream is shaped like a Relay's: nodes lag one " +
-            "another by up to 1.5s, packets between pods on two nodes are seen on both, with policy verdicts, occasional lost_events and node_status."),
+        new("relay-shapes", "Shape the stream like a Relay's: nodes lag one another by up to 1.5s, packets between pods on two nodes " +
+            "are seen on both, policy verdicts, occasional lost_events and node_status. Without it the stream is sorted and singly observed."),
         new("clock-skew", "Stamp the flows of sim-node-2 this far behind the others', as an agent whose clock is wrong (e.g. 10m).", "DURATION", "0s"),
     ];
 
@@ -28,7 +28,7 @@ public static class SimulateCommand
 
     /// <summary>The traffic shapes of the command line.</summary>
     public static TrafficShapes Shapes(ParsedArgs args) =>
-        (args.Flag("sorted") ? TrafficShapes.None : TrafficShapes.Relay) with { ClockSkew = -args.Duration("clock-skew") };
+        (args.Flag("relay-shapes") ? TrafficShapes.Relay : TrafficShapes.None) with { ClockSkew = -args.Duration("clock-skew") };
 
     public static SimulatorOptions Options(ParsedArgs args, string listen) => new()
     {
