@@ -15,7 +15,7 @@ public static class QueryParameters
 {
     public static readonly IReadOnlyList<string> FlowParameters =
         ["namespace", "pod", "workload", "from_namespace", "to_namespace", "from_pod", "to_pod", "ip", "from_ip", "to_ip",
-         "port", "from_port", "to_port", "protocol", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after"];
+         "port", "from_port", "to_port", "protocol", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after", "format"];
 
     /// <summary>Hubble's protocol filter values (pkg/hubble/filters/protocol.go) that the store can tell apart.</summary>
     public static readonly IReadOnlyList<string> Protocols = ["tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6", "dns", "http"];
@@ -62,6 +62,15 @@ public static class QueryParameters
         if (cursor is not null && after is not null) throw Bad("cursor", "give cursor (page back) or after (follow), not both");
         return q with { Before = cursor, After = after };
     }
+
+    /// <summary>format=jsonpb (GetFlowsResponse lines, as hubble observe -o jsonpb) or json (Flow lines); absent: the API's JSON object.</summary>
+    public static FlowAnswerFormat ParseFormat(Func<string, string?> get) => get("format") switch
+    {
+        null or "api" => FlowAnswerFormat.Api,
+        "jsonpb" => FlowAnswerFormat.Jsonpb,
+        "json" => FlowAnswerFormat.Json,
+        var other => throw Bad("format", $"'{other}' is not a format; use jsonpb (hubble observe -o jsonpb lines), json (-o json lines) or api (this API's JSON object, the default)"),
+    };
 
     private static IpPrefix Block(string text, string name) =>
         IpPrefix.TryParse(text, out var p) ? p : throw Bad(name, $"'{text}' is not an IP address or CIDR block (10.0.0.0/8)");

@@ -77,4 +77,7 @@ public sealed record StoredFlow(
 {
     public DateTimeOffset Time => DateTimeOffset.UnixEpoch.AddTicks(TimeNanos / 100);
     public string DropReasonName => DropReasons.Name(DropReason);
+    /// <summary>Hubble's flow id in canonical form; "" when the flow had none (or one in another form).</summary>
+    public string Uuid { get; init; } = "";
+    public byte EventSubType { get; init; }
 }
