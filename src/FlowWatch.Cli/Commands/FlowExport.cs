@@ -3,7 +3,7 @@ using FlowWatch.Cli.CommandLine;
 
 namespace FlowWatch.Cli.Commands;
 
-/// <summary><c>flowwatch flows -o jsonpb|json</c>: the store's flows as the lines <c>hubble observe -o jsonpb|json</c> writes, oldest first.</summary>
+/// <summary><c>flowwatch flows -o jsonpb|json</c>: the store's flows as the lines <c>hubble observe -o jsonpb</c> writes (json is its alias), oldest first.</summary>
 /// <remarks>
 /// The server writes the lines (<c>/api/v1/flows?format=jsonpb</c>); this pages through them. <c>--all</c> walks the whole
 /// store forwards with <c>after</c>, 10,000 flows a request, and stops at the newest flow the first page saw, so an export
@@ -15,8 +15,8 @@ internal static class FlowExport
 
     public static async Task<int> RunAsync(ParsedArgs args, ApiClient api, IReadOnlyList<string> filters, CancellationToken ct)
     {
-        var format = args.Get("output")!;
-        var query = string.Join("&", filters.Append($"format={format}"));
+        // hubble v0.12.3's -o json is an alias for jsonpb: both write GetFlowsResponse lines, and so does this.
+        var query = string.Join("&", filters.Append("format=jsonpb"));
         var all = args.Flag("all");
         var follow = args.Flag("follow");
         if (all && follow) throw new UsageException("give --all (every stored flow, then exit) or --follow, not both.");

@@ -43,12 +43,12 @@ public static class QueryCommands
             new("interval", "How often --follow polls.", "DURATION", "1s"),
             new("all", "Every stored flow that matches, oldest first (with -o jsonpb or -o json): an export of a recorded incident."),
             Server,
-            new("output", "table (cut to the terminal's width), wide (nothing cut), jsonpb or json (the lines hubble observe -o jsonpb|json writes) or api (the query API's JSON answer).", "FORMAT", "table", 'o'),
+            new("output", "table (cut to the terminal's width), wide (nothing cut), jsonpb or json (the GetFlowsResponse lines hubble observe -o jsonpb writes; json is an alias, as in hubble) or api (the query API's JSON answer).", "FORMAT", "table", 'o'),
             TokenFile, CaFile,
         ],
         """
-        -o jsonpb writes one GetFlowsResponse a line and -o json one Flow a line, as hubble observe does, oldest first:
-        hubble observe --input-file and flowwatch replay read them back. The store keeps compact flows, so the lines hold
+        -o jsonpb (and its alias -o json, as in hubble v0.12.3) writes one GetFlowsResponse a line, oldest first, byte for
+        byte as hubble observe -o jsonpb would: hubble observe --input-file and flowwatch replay read them back. The store keeps compact flows, so the lines hold
         time, uuid, verdict, drop reason, IPs, ports, TCP flags, ICMP, each side's identity, namespace, pod and workload,
         node, flow and event type, services, direction, observation point, reply, and DNS query/qtype/rcode or HTTP
         code/method/url; not labels, endpoint IDs, DNS answers, HTTP headers or latency.

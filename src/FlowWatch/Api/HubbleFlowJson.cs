@@ -5,7 +5,7 @@ using FlowWatch.Store;
 
 namespace FlowWatch.Api;
 
-/// <summary>Writes a stored flow as <c>hubble observe -o jsonpb</c> (one GetFlowsResponse) or <c>-o json</c> (the bare Flow) writes it.</summary>
+/// <summary>Writes a stored flow as <c>hubble observe -o jsonpb</c> writes it: one GetFlowsResponse (hubble v0.12.3's <c>-o json</c> is an alias).</summary>
 /// <remarks>
 /// Byte for byte what hubble v0.12.3 prints for the same message: Go's protojson with proto field names, fields in
 /// declaration order, defaults left out, enums by name, 64-bit integers as strings, RFC 3339 times with 0, 3, 6 or 9
@@ -31,7 +31,7 @@ public static class HubbleFlowJson
         sb.Append('}');
     }
 
-    /// <summary>One <c>-o json</c> line (without its newline): the Flow message alone.</summary>
+    /// <summary>The Flow message alone (what hubble before v0.8 wrote for <c>-o json</c>, and FlowWatch's replay still reads).</summary>
     public static void WriteFlow(StringBuilder sb, StoredFlow f)
     {
         var o = new Obj(sb);

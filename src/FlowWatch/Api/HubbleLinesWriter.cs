@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace FlowWatch.Api;
 
-/// <summary>How <c>/api/v1/flows</c> answers: FlowWatch's own JSON object, or Hubble's lines (<c>format=jsonpb|json</c>).</summary>
-public enum FlowAnswerFormat { Api, Jsonpb, Json }
+/// <summary>How <c>/api/v1/flows</c> answers: FlowWatch's own JSON object, or Hubble's GetFlowsResponse lines (<c>format=jsonpb</c>).</summary>
+public enum FlowAnswerFormat { Api, Jsonpb }
 
 /// <summary>Writes a page of flows as Hubble's lines, oldest first as <c>hubble observe</c> prints them; the paging facts go in headers.</summary>
 /// <remarks>
@@ -24,7 +24,7 @@ internal static class HubbleLinesWriter
     public const string NextCursorHeader = "FlowWatch-Next-Cursor";
     public const string LastIdHeader = "FlowWatch-Last-Id";
 
-    public static async Task WriteAsync(HttpResponse response, FlowPage page, long retained, FlowAnswerFormat format, CancellationToken ct)
+    public static async Task WriteAsync(HttpResponse response, FlowPage page, long retained, CancellationToken ct)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/x-ndjson; charset=utf-8";
@@ -40,8 +40,7 @@ internal static class HubbleLinesWriter
         for (var n = 0; n < page.Flows.Count; n++)
         {
             var flow = page.Flows[ascending ? n : page.Flows.Count - 1 - n];
-            if (format == FlowAnswerFormat.Jsonpb) HubbleFlowJson.WriteResponse(sb, flow);
-            else HubbleFlowJson.WriteFlow(sb, flow);
+            HubbleFlowJson.WriteResponse(sb, flow);
             sb.Append('\n');
             if (sb.Length >= FlushBytes) await Flush(response, sb, ct).ConfigureAwait(false);
         }

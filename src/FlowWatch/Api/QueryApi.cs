@@ -83,7 +83,7 @@ public static class QueryApi
         if (format == FlowAnswerFormat.Api)
             await FlowsWriter.WriteAsync(http.Response, page, context.Store.Count, http.RequestAborted).ConfigureAwait(false);
         else
-            await HubbleLinesWriter.WriteAsync(http.Response, page, context.Store.Count, format, http.RequestAborted).ConfigureAwait(false);
+            await HubbleLinesWriter.WriteAsync(http.Response, page, context.Store.Count, http.RequestAborted).ConfigureAwait(false);
     }
 
     private static IResult FindingsAnswer(HttpRequest request, QueryApiContext context)

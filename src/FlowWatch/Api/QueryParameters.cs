@@ -63,13 +63,12 @@ public static class QueryParameters
         return q with { Before = cursor, After = after };
     }
 
-    /// <summary>format=jsonpb (GetFlowsResponse lines, as hubble observe -o jsonpb) or json (Flow lines); absent: the API's JSON object.</summary>
+    /// <summary>format=jsonpb (GetFlowsResponse lines, as hubble observe -o jsonpb writes them; json is the same, as in hubble v0.12.3); absent: the API's JSON object.</summary>
     public static FlowAnswerFormat ParseFormat(Func<string, string?> get) => get("format") switch
     {
         null or "api" => FlowAnswerFormat.Api,
-        "jsonpb" => FlowAnswerFormat.Jsonpb,
-        "json" => FlowAnswerFormat.Json,
-        var other => throw Bad("format", $"'{other}' is not a format; use jsonpb (hubble observe -o jsonpb lines), json (-o json lines) or api (this API's JSON object, the default)"),
+        "jsonpb" or "json" => FlowAnswerFormat.Jsonpb,
+        var other => throw Bad("format", $"'{other}' is not a format; use jsonpb (hubble observe -o jsonpb lines; json is an alias, as in hubble) or api (this API's JSON object, the default)"),
     };
 
     private static IpPrefix Block(string text, string name) =>
