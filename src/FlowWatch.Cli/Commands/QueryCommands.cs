@@ -34,6 +34,10 @@ public static class QueryCommands
             new("to-port", "Flows to this port.", "N"),
             new("protocol", "tcp, udp, sctp, icmp, icmpv4, icmpv6, dns or http.", "PROTO"),
             new("verdict", "forwarded, dropped, error, audit, redirected, traced or translated.", "VERDICT"),
+            new("identity", "Flows from or to this Cilium security identity (2 is world).", "N"),
+            new("from-identity", "Flows from this Cilium security identity.", "N"),
+            new("to-identity", "Flows to this Cilium security identity.", "N"),
+            new("type", "Cilium event type as hubble's --type: drop, trace, policy-verdict, l7, ...; trace:to-endpoint for a sub-type.", "TYPE"),
             new("reason", "Drop reason, by Cilium's name (POLICY_DENIED) or number.", "REASON"),
             new("node", "Flows observed on this node.", "NODE"),
             new("since", "Only flows at or after: RFC 3339 time or an age such as 5m.", "TIME"),
@@ -86,7 +90,8 @@ public static class QueryCommands
         "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile]);
 
     private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "from-namespace", "to-namespace", "from-pod", "to-pod",
-        "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until"];
+        "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until",
+        "identity", "from-identity", "to-identity", "type"];
 
     public static Task<int> FlowsAsync(string[] argv, CancellationToken ct) => Run(FlowsSpec, argv, ct, async (args, api, json) =>
     {
