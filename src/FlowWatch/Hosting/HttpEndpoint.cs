@@ -34,6 +34,8 @@ public sealed class HttpEndpoint : IAsyncDisposable
         security ??= HttpSecurity.Open;
         var endpoint = ParseListen(listen);
         var builder = WebApplication.CreateSlimBuilder();
+        // Signals belong to the process (ShutdownSignal): a nested host that handled them would swallow the second Ctrl+C.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime>(new FlowWatch.Hosting.SignalFreeLifetime());
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         // The slim builder leaves HTTPS out unless asked.
