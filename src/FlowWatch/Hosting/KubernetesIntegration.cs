@@ -46,6 +46,7 @@ public sealed class KubernetesIntegration : IDisposable
             _subscriptions.Add(Remediator.Follow(runtime.Pipeline.Findings));
         }
         runtime.Readiness.Add(NotTrusted);
+        runtime.ReadinessNotes.Add(Leadership is { } leadership ? leadership.Describe : () => "leadership: not electing (remediation off)");
     }
 
     /// <summary>Why the view cannot be acted on: not listed yet, or a watch down too long; null when it can.</summary>
