@@ -31,6 +31,7 @@ public static class WatchCommand
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
             new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
             new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
+            new("leader-lease-duration", "With several replicas, how long the remediation Lease holds without renewal: a new leader takes over at most this long after the old one dies (renewed every 2/3 of it, retried every 1/7.5).", "DURATION", "15s"),
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],
@@ -89,7 +90,17 @@ public static class WatchCommand
             Kubeconfig = args.Get("kubeconfig"), Context = args.Get("context"),
             Watch = new WatchOptions { ListPageSize = args.Int("kube-page-size", 0, 100_000), WatchList = !args.Flag("no-watch-list") },
             Remediation = new RemediationOptions { Mode = mode, ExcludedNamespaces = exclude, MaxPerInterval = args.Int("remediate-max", 1, 1000) },
+            Leadership = Leadership(args),
         };
+    }
+
+    /// <summary>--leader-lease-duration, with client-go's proportions (15 s lease, 10 s renew deadline, 2 s retry).</summary>
+    private static LeadershipOptions Leadership(ParsedArgs args)
+    {
+        var lease = args.Duration("leader-lease-duration");
+        if (lease < TimeSpan.FromSeconds(1))
+            throw new UsageException($"option '--leader-lease-duration' must be at least 1s, such as 15s (got '{args.Get("leader-lease-duration")}').");
+        return new LeadershipOptions { LeaseDuration = lease, RenewDeadline = lease * 2 / 3, RetryPeriod = lease / 7.5 };
     }
 
     /// <summary>The Hubble client settings of the command line, checked now so that a bad flag fails before anything starts.</summary>
