@@ -131,7 +131,20 @@ internal sealed class BackendTable
     private void ApplyPod(PodState p)
     {
         if (!_byPod.TryGetValue((p.Namespace, p.Name), out var list)) return;
-        foreach (var b in list) b.Ready = p.Deleted ? false : p.Ready;
+        foreach (var b in list)
+        {
+            b.Ready = p.Deleted ? false : p.Ready;
+            if (p.Workload.Length != 0) b.Workload = p.Workload;
+        }
+    }
+
+    // A backend added from an EndpointSlice knows only its pod's name, so its workload starts as the name-based guess;
+    // the first flow that names the workload (Cilium's workloads field, or the owner references the enricher adds) corrects it.
+    private static void LearnWorkload(List<BackendEntry> backends, string pod, string workload)
+    {
+        if (workload.Length == 0) return;
+        foreach (var b in backends)
+            if (b.Pod == pod && !string.Equals(b.Workload, workload, StringComparison.Ordinal)) b.Workload = workload;
     }
 
     private ServiceEntry? GetOrAddService(string ns, string name)
@@ -251,7 +264,11 @@ internal sealed class BackendTable
     public List<BackendEntry>? Resolve(IpAddr ip, int port, ServiceRef service, string podNamespace, string pod, string workload,
         string node, FlowEndpoint client)
     {
-        if (_index.TryGetValue((ip, port), out var list)) return list;
+        if (_index.TryGetValue((ip, port), out var list))
+        {
+            LearnWorkload(list, pod, workload);
+            return list;
+        }
         if (service.IsEmpty || pod.Length == 0) return null;
         var ns = string.IsNullOrEmpty(service.Namespace) ? podNamespace : service.Namespace;
         if (!_services.TryGetValue((ns, service.Name!), out var svc))
