@@ -27,6 +27,7 @@ public static class ReplayCommand
             new("fail-on", "Exit 3 if any finding of this severity or worse was raised (gates CI on recorded incidents).", "warning|critical"),
             new("drain", "Event time to run past the last flow so pending timeouts fire.", "DURATION", "30s"),
             new("quiet", "No progress lines, only the report."),
+            ClusterFlag.Option,
             .. DetectorFlags.Options,
         ],
         """
@@ -66,6 +67,7 @@ public static class ReplayCommand
         };
         var drain = args.Duration("drain");
         var detectors = DetectorFlags.Build(args);
+        var cluster = ClusterFlag.Get(args);
         foreach (var file in args.Positionals)
             if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
             else if (file != RecordingInput.StdinName && !File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
@@ -77,7 +79,9 @@ public static class ReplayCommand
         foreach (var files in timelines)
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();
+            registry.SetStaticLabels(new Dictionary<string, string> { ["cluster"] = cluster });
             using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));
+            pipeline.Book.Cluster = cluster;
             var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
             {
                 Drain = drain,

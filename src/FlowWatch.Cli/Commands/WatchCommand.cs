@@ -32,6 +32,7 @@ public static class WatchCommand
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
             new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
             new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
+            ClusterFlag.Option,
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],
@@ -171,6 +172,7 @@ public static class WatchCommand
             CheckpointPath = settings.CheckpointPath,
             ExtraSinks = settings.ExtraSinks,
             Detectors = settings.Detectors,
+            Cluster = settings.Cluster,
             Warn = Warn,
         }, logs);
         using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, logs, Say) : null;
@@ -196,7 +198,7 @@ public static class WatchCommand
         }
         var api = settings.Security is { Options.RequiresToken: true } s
             ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
-        Say($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
+        Say($"flowwatch: watching {target} as cluster {runtime.Cluster}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
         settings.Started?.Invoke(runtime);
         var status = new Terminal.WatchStatus(runtime.Pipeline, runtime.Intake, source.Describe, () => source.LostEvents);
