@@ -7,7 +7,7 @@ public static class ClusterFlag
 {
     public static readonly OptionSpec Option = new("cluster",
         "Name of the cluster watched: the 'cluster' label of every metric and the cluster of every finding, API answer, Event and report. " +
-        "Give each FlowWatch of a fleet its own (Cilium's cluster.name is a good choice); endpoints' own cluster_name (ClusterMesh) is shown per flow.",
+        "Give each FlowWatch of a fleet its own (Cilium's cluster.name is a good choice).",
         "NAME", ClusterName.Default);
 
     /// <summary>The name given (or the default), checked now.</summary>

@@ -21,6 +21,9 @@ public sealed class FlowRecord
 
     /// <summary>The id as the wire decoder found it, when it was in canonical form (see <see cref="Uuid128"/>).</summary>
     internal Uuid128 UuidBits { init => _uuidBits = value; }
+    /// <summary>The flow source (a <c>--hubble</c> source's name, or its target) that delivered the flow; "" when not from a Hubble stream.</summary>
+    /// <remarks>Lets per-source bookkeeping (each source's checkpoint resume point) follow what the pipeline processed.</remarks>
+    public string Origin { get; init; } = "";
     /// <summary>Where the flow came from: the Hubble node name (or the replayed file when absent).</summary>
     public string NodeName { get; init; } = "";
     public Verdict Verdict { get; init; }
