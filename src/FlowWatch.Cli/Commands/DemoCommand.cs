@@ -18,6 +18,7 @@ public static class DemoCommand
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
             new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
+            ClusterFlag.Option,
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],

@@ -27,6 +27,7 @@ public static class ReplayCommand
             new("fail-on", "Exit 3 if any finding of this severity or worse was raised (gates CI on recorded incidents).", "warning|critical"),
             new("drain", "Event time to run past the last flow so pending timeouts fire.", "DURATION", "30s"),
             new("quiet", "No progress lines, only the report."),
+            ClusterFlag.Option,
             new("serve", "After the replay, keep serving the query API and /metrics on --listen until SIGTERM, so flowwatch flows|findings|health|backends --server ask about the recording."),
             new("listen", "Address --serve listens on (127.0.0.1:0 picks a free port; the address is printed).", "HOST:PORT", "127.0.0.1:9090"),
             .. DetectorFlags.Options,
@@ -95,6 +96,7 @@ public static class ReplayCommand
         };
         var drain = args.Duration("drain");
         var detectors = DetectorFlags.Build(args);
+        var cluster = ClusterFlag.Get(args);
 
         var quiet = args.Flag("quiet") || format == "json";
         List<IReadOnlyList<string>> timelines = args.Flag("each") ? args.Positionals.Select(f => (IReadOnlyList<string>)[f]).ToList() : [args.Positionals];
@@ -103,7 +105,9 @@ public static class ReplayCommand
         foreach (var files in timelines)
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();
+            registry.SetStaticLabels(new Dictionary<string, string> { ["cluster"] = cluster });
             using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry));
+            pipeline.Book.Cluster = cluster;
             var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
             {
                 Drain = drain,

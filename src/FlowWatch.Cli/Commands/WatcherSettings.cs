@@ -25,6 +25,9 @@ public sealed record WatcherSettings
     public KubernetesSettings? Kubernetes { get; init; }
     public Hosting.DetectorSettings Detectors { get; init; } = Hosting.DetectorSettings.Default;
 
+    /// <summary>--cluster: the cluster every metric, finding and answer names.</summary>
+    public string Cluster { get; init; } = FlowWatch.Findings.ClusterName.Default;
+
     /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
     public bool LiveView { get; init; }
 
@@ -41,7 +44,7 @@ public sealed record WatcherSettings
         return new WatcherSettings
         {
             Security = RuntimeFlags.Security(args), CheckpointPath = path, CheckpointEvery = every, Detectors = DetectorFlags.Build(args),
-            Logging = FlowWatch.Cli.Logging.CliLogging.From(args),
+            Logging = FlowWatch.Cli.Logging.CliLogging.From(args), Cluster = ClusterFlag.Get(args),
         };
     }
 }

@@ -89,11 +89,8 @@ public sealed class FlowPipeline : IDisposable
             _subscriptions.Add(DetectorIsolation.Attach(detector, context, DetectorLog).Subscribe(OnFinding));
     }
 
-    private void OnFinding(Finding finding)
-    {
-        Book.Apply(finding);
-        _findings.OnNext(finding);
-    }
+    // Observers (Events, the live view, replay) see the finding as the book recorded it: with its cluster.
+    private void OnFinding(Finding finding) => _findings.OnNext(Book.Apply(finding));
 
     /// <summary>Delivers one flow: counts it, advances event time to it, hands it to sinks and detectors.</summary>
     public void Process(FlowRecord flow)

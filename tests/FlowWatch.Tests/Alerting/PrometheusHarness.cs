@@ -46,8 +46,13 @@ public sealed class PrometheusHarness : IAsyncDisposable
 
     /// <summary>Starts Prometheus scraping <paramref name="target"/> (e.g. http://127.0.0.1:5000/metrics) every
     /// <paramref name="scrapeInterval"/> (default 1 s) with <paramref name="ruleFiles"/> loaded.</summary>
+    public static Task<PrometheusHarness> StartAsync(
+        Uri target, IEnumerable<string> ruleFiles, TimeSpan? scrapeInterval = null, TimeSpan? readyTimeout = null, CancellationToken ct = default) =>
+        StartAsync([target], ruleFiles, scrapeInterval, readyTimeout, ct);
+
+    /// <summary>As above, scraping every one of <paramref name="targets"/> (same scheme and path) in the one job <c>flowwatch</c>.</summary>
     public static async Task<PrometheusHarness> StartAsync(
-        Uri target, IEnumerable<string> ruleFiles, TimeSpan? scrapeInterval = null, TimeSpan? readyTimeout = null, CancellationToken ct = default)
+        IReadOnlyList<Uri> targets, IEnumerable<string> ruleFiles, TimeSpan? scrapeInterval = null, TimeSpan? readyTimeout = null, CancellationToken ct = default)
     {
         var binary = PrometheusTools.Prometheus;
         var rules = ruleFiles.Select(Path.GetFullPath).ToList();
@@ -59,7 +64,7 @@ public sealed class PrometheusHarness : IAsyncDisposable
             var dir = Directory.CreateTempSubdirectory("flowwatch-prometheus-");
             var port = FreeLoopbackPort();
             var config = Path.Combine(dir.FullName, "prometheus.yml");
-            await File.WriteAllTextAsync(config, Config(target, rules, interval), ct);
+            await File.WriteAllTextAsync(config, Config(targets, rules, interval), ct);
             var psi = new ProcessStartInfo(binary)
             {
                 WorkingDirectory = dir.FullName,
@@ -278,8 +283,9 @@ public sealed class PrometheusHarness : IAsyncDisposable
     private static Dictionary<string, string> Strings(JsonElement obj) =>
         obj.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
 
-    private static string Config(Uri target, IReadOnlyList<string> rules, TimeSpan interval)
+    private static string Config(IReadOnlyList<Uri> targets, IReadOnlyList<string> rules, TimeSpan interval)
     {
+        var target = targets[0];
         var seconds = $"{Math.Max(1, (int)interval.TotalSeconds)}s";
         var sb = new StringBuilder();
         sb.Append("global:\n");
@@ -288,7 +294,7 @@ public sealed class PrometheusHarness : IAsyncDisposable
         foreach (var r in rules) sb.Append("  - ").Append(Quote(r)).Append('\n');
         sb.Append("scrape_configs:\n  - job_name: flowwatch\n");
         sb.Append($"    scheme: {target.Scheme}\n    metrics_path: {Quote(target.AbsolutePath)}\n");
-        sb.Append($"    static_configs:\n      - targets: [{Quote(target.Authority)}]\n");
+        sb.Append($"    static_configs:\n      - targets: [{string.Join(", ", targets.Select(t => Quote(t.Authority)))}]\n");
         return sb.ToString();
     }
 
