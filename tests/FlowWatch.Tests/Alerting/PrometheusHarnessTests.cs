@@ -55,7 +55,7 @@ public sealed class PrometheusHarnessTests(PrometheusHarnessTests.Fixture fixtur
         var prom = fixture.Prometheus;
         await prom.WaitForSamplesAsync("flowwatch_flows_total", Wait);
         var problems = new List<string>();
-        var queries = DashboardFile.Queries(DashboardFile.Load()).ToList();
+        var queries = DashboardFile.Names.SelectMany(name => DashboardFile.Queries(DashboardFile.Load(name))).ToList();
         foreach (var (where, query) in queries)
         {
             var q = DashboardFile.Substitute(query).Trim();
