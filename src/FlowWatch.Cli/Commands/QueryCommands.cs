@@ -10,7 +10,10 @@ public static class QueryCommands
 {
     private const string DefaultServer = "http://127.0.0.1:9090";
 
-    private static readonly OptionSpec Server = new("server", "Address of a running FlowWatch (demo or watch).", "URL", DefaultServer);
+    private static readonly OptionSpec Server = new("server",
+        "Address of a running FlowWatch (demo or watch). Repeat as NAME=URL to ask several at once (one per cluster or shard): " +
+        "answers merged with a CLUSTER column; exit 3 when some servers did not answer (the rest are shown), 1 when none did.",
+        "[NAME=]URL", DefaultServer);
     private static readonly OptionSpec Output = new("output", "table (cut to the terminal's width), wide (nothing cut) or json.", "FORMAT", "table", 'o');
     private static readonly OptionSpec TokenFile = new("token-file", "File holding the bearer token a protected FlowWatch asks for (default: $FLOWWATCH_TOKEN).", "FILE");
     private static readonly OptionSpec CaFile = new("ca-file", "PEM CA bundle that signs an https --server's certificate (for a private CA).", "FILE");
@@ -48,6 +51,9 @@ public static class QueryCommands
           flowwatch flows --verdict dropped
           flowwatch flows --pod shop/checkout-5d9f7c6b8-x2x7q --since 10m
           flowwatch flows --namespace kube-system --port 53 -f
+          flowwatch flows --verdict dropped --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
+        With several --server NAME=URL, the newest --limit flows of all servers are merged by time, each line led by
+        its cluster; -f follows every server and says on stderr when one stops (and starts again) answering.
         """);
 
     public static readonly CommandSpec FindingsSpec = new("findings",
@@ -66,24 +72,42 @@ public static class QueryCommands
         Examples:
           flowwatch findings --state open
           flowwatch findings --kind dns_drops -o wide
+          flowwatch findings --state open --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
+        With several --server NAME=URL, every server is asked at once and the rows merged, sorted as above, with a
+        CLUSTER column (the cluster each answer names, else NAME). Servers that do not answer are named on stderr and
+        the command exits 3 with the others' rows; it exits 1 when none answers.
         """);
 
     public static readonly CommandSpec HealthSpec = new("health",
         "everything a running FlowWatch knows about one pod",
-        "NAMESPACE/POD [options]", [Server, Output, TokenFile, CaFile]);
+        "NAMESPACE/POD [options]", [Server, Output, TokenFile, CaFile],
+        """
+        With several --server NAME=URL, each cluster that knows the pod prints its report under "cluster NAME:";
+        exit 1 when no server knows it, 3 when some servers did not answer.
+        """);
 
     public static readonly CommandSpec BackendsSpec = new("backends",
         "per-backend health behind a NodePort/LoadBalancer service",
-        "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile]);
+        "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile],
+        """
+        With several --server NAME=URL, the backends of the service in every cluster that has it are listed together,
+        worst first, with a CLUSTER column; exit 1 when no server knows the service, 3 when some did not answer.
+        """);
 
     private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "from-namespace", "to-namespace", "from-pod", "to-pod",
         "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until"];
 
+    internal static string FlowsPath(ParsedArgs args, int limit) =>
+        "api/v1/flows?" + string.Join("&", FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}")
+            .Append($"limit={limit}"));
+
+    internal static string FindingsPath(ParsedArgs args) =>
+        "api/v1/findings?" + string.Join("&", new[] { "kind", "namespace", "state" }.Where(args.Has).Select(n => $"{n}={Uri.EscapeDataString(args.Get(n)!)}"));
+
     public static Task<int> FlowsAsync(string[] argv, CancellationToken ct) => Run(FlowsSpec, argv, ct, async (args, api, json) =>
     {
-        var filters = FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}").ToList();
         var limit = args.Int("limit", 1, 10_000);
-        var path = "api/v1/flows?" + string.Join("&", filters.Append($"limit={limit}"));
+        var path = FlowsPath(args, limit);
         var (page, raw) = await api.GetAsync<FlowsResponse>(path, ct);
         var follow = args.Flag("follow");
         if (json && !follow) { Console.Out.WriteLine(Pretty(raw)); return 0; }
@@ -115,10 +139,9 @@ public static class QueryCommands
 
     public static Task<int> FindingsAsync(string[] argv, CancellationToken ct) => Run(FindingsSpec, argv, ct, async (args, api, json) =>
     {
-        var filters = new[] { "kind", "namespace", "state" }.Where(args.Has).Select(n => $"{n}={Uri.EscapeDataString(args.Get(n)!)}");
         var limit = args.Int("limit", 1, 1000);
         // All of them, sorted here: the API pages newest first, and the most severe may be older.
-        var (answer, _) = await api.GetAsync<FindingsResponse>("api/v1/findings?" + string.Join("&", filters), ct);
+        var (answer, _) = await api.GetAsync<FindingsResponse>(FindingsPath(args), ct);
         var shown = QueryTables.Sorted(answer.Findings).Take(limit).ToList();
         if (json) { Console.Out.WriteLine(JsonSerializer.Serialize(answer with { Findings = shown }, ApiJson.Indented)); return 0; }
         if (answer.Findings.Count == 0) { Console.Out.WriteLine("no findings"); return 0; }
@@ -157,7 +180,19 @@ public static class QueryCommands
             throw new UsageException($"option '--output' must be table, wide or json (got '{output}').");
         if (spec != HealthSpec && spec != BackendsSpec && args.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
-        using var api = new ApiClient(args.Get("server")!, Token(args), CaFileOf(args));
+        var servers = ServerTargets.Parse(args.GetAll("server"), DefaultServer);
+        if (ServerTargets.IsFleet(servers))
+        {
+            using var fleet = new FleetClient(servers, Token(args), CaFileOf(args, null));
+            return await (spec.Name switch
+            {
+                "flows" => FleetCommands.FlowsAsync(args, fleet, ct),
+                "findings" => FleetCommands.FindingsAsync(args, fleet, ct),
+                "health" => FleetCommands.HealthAsync(args, fleet, ct),
+                _ => FleetCommands.BackendsAsync(args, fleet, ct),
+            });
+        }
+        using var api = new ApiClient(servers[0].Url, Token(args), CaFileOf(args, servers[0].Url));
         try { return await body(args, api, output == "json"); }
         catch (QueryFailedException e)
         {
@@ -166,7 +201,7 @@ public static class QueryCommands
         }
     }
 
-    private static int? Width(ParsedArgs args) => args.Get("output") == "wide" ? null : TextWidth.Current();
+    internal static int? Width(ParsedArgs args) => args.Get("output") == "wide" ? null : TextWidth.Current();
 
     // An empty answer for --pod NS/NAME: is the pod unknown to FlowWatch altogether (a typo, a pod long gone)?
     private static async Task<string?> UnknownPod(ParsedArgs args, ApiClient api, CancellationToken ct)
@@ -200,16 +235,17 @@ public static class QueryCommands
         return text.Length > 0 ? text : throw new UsageException($"option '--token-file': {file} is empty.");
     }
 
-    private static string? CaFileOf(ParsedArgs args)
+    // server: the single server's URL; null for a fleet (FleetClient applies the file to its https servers).
+    private static string? CaFileOf(ParsedArgs args, string? server)
     {
         var file = args.Get("ca-file");
         if (file is not null && !File.Exists(file)) throw new UsageException($"option '--ca-file': {file} does not exist.");
-        if (file is not null && !args.Get("server")!.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (file is not null && server is not null && !server.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
             throw new UsageException("option '--ca-file' is for an https server: write --server https://HOST:PORT.");
         return file;
     }
 
-    private static (string, string) Target(ParsedArgs args, CommandSpec spec, string shape)
+    internal static (string, string) Target(ParsedArgs args, CommandSpec spec, string shape)
     {
         if (args.Positionals.Count != 1)
             throw new UsageException($"give one {shape} (for example {(shape.EndsWith("POD") ? "shop/checkout-5d9f7c6b8-x2x7q" : "web/storefront")}). Run 'flowwatch {spec.Name} --help'.");
