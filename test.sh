@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every FlowWatch test. Installs what the tests need and the machine lacks (Debian's prometheus package, for
-# promtool rule tests and the end-to-end alert test; kubectl, for rendering deploy/ with kustomize). Tests that need ../shared (the corpus of real recordings, the
+# promtool rule tests and the end-to-end alert test; kubectl, for rendering deploy/ with kustomize; tmux, a terminal
+# for the live view test). Tests that need ../shared (the corpus of real recordings, the
 # real Hubble tools) are reported as skipped where it is absent, never as passed; the last line is always
 #   tests: N passed, N failed, N skipped
 # and in CI (CI=true), where ../shared is always present, a skipped test fails the run.
@@ -10,6 +11,7 @@ cd "$(dirname "$0")"
 need_pkgs=()
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)   # promtool rule tests, the end-to-end alert test
 command -v kubectl >/dev/null 2>&1 || need_pkgs+=(kubectl)         # kubectl kustomize renders deploy/ in KustomizeTests
+command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)               # a pseudo-terminal for the live view test (LiveViewTests)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]} (needed by the tests)"
   sudo_cmd=""

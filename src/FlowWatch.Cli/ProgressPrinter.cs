@@ -38,7 +38,7 @@ public sealed class ProgressPrinter : IStatusDisplay
 
     public static string StatusLine(StatusReading r) =>
         $"{r.At:HH:mm:ss}  flows {r.Flows,12:N0}  {r.FlowsPerSecond,9:N0}/s  fwd {r.Forwarded:N0}  drop {r.Dropped:N0}  " +
-        $"| {r.Connection} | lost {r.Lost:N0} | shed {r.Shed:N0} | lag {r.LagSeconds:0.0}s | open findings {r.OpenFindings.Count}";
+        $"| {r.Connection} | lost {r.Lost:N0} | shed {r.Shed:N0} | lag {r.LagText} | open findings {r.OpenFindings.Count}";
 
     private void OnFinding(Finding f)
     {

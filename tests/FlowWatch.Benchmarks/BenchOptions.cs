@@ -22,7 +22,8 @@ public sealed record BenchOptions(long Flows, int Repeats, string? Corpus, bool 
         "--scale: instead, a 5,000-node, 100,000-pod, 10,000-service cluster with pod churn through the full pipeline\n" +
         "for S seconds of event time (default 120) at R flows/s of event time (default: as fast as it goes): memory\n" +
         "sampled over time, flows/s, and onset-to-finding times of a DNS drop burst and a duplicate IP injected late.\n" +
-        "--scale-stage NAME: the scale traffic through one stage only (bare, store, dns, duplicate_ip, asymmetric, backends), to attribute cost.";
+        "--scale-stage NAME: the scale traffic through one stage only (bare, store, or a detector's registry name with _ for -),\n" +
+        "to attribute cost.";
 
     public static BenchOptions? Parse(string[] args)
     {

@@ -26,22 +26,27 @@ public static class Contenders
     {
         yield return ("stage_pipeline_bare", () => new Partial(_ => [], store: false));
         yield return ("stage_store_only", () => new Partial(_ => [], store: true));
-        string[] names = ["dns", "duplicate_ip", "asymmetric", "backends"];
-        for (var i = 0; i < names.Length; i++)
+        // Named from the registry, in its order, so a stage's name is always the detector it runs.
+        var names = DetectorNames;
+        for (var i = 0; i < names.Count; i++)
         {
             var index = i;
             yield return ($"stage_detector_{names[i]}", () => new Partial(all => [all[index]], store: false));
         }
     }
 
+    /// <summary>Each detector's registry name with '-' as '_', in the order <see cref="DetectorSet.Create"/> builds them.</summary>
+    public static IReadOnlyList<string> DetectorNames =>
+        FlowWatch.Detectors.Registry.DetectorRegistry.All.Select(d => d.Name.Replace('-', '_')).ToList();
+
     /// <summary>A pipeline with one stage on: "bare", "store", or a detector's name.</summary>
     public static FlowPipeline StagePipeline(string stage)
     {
         var factory = Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry());
         var all = DetectorSet.Create(DetectorSettings.Default);
-        string[] names = ["dns", "duplicate_ip", "asymmetric", "backends"];
-        var index = Array.IndexOf(names, stage);
-        if (stage is not ("bare" or "store") && index < 0) throw new ArgumentException($"unknown stage '{stage}'");
+        var index = DetectorNames.ToList().IndexOf(stage);
+        if (stage is not ("bare" or "store") && index < 0)
+            throw new ArgumentException($"unknown stage '{stage}' (bare, store, {string.Join(", ", DetectorNames)})");
         IFlowSink[] sinks = stage == "store" ? [new FlowStore(FlowStoreOptions.Default, factory)] : [];
         return new FlowPipeline(index >= 0 ? [all[index]] : [], factory, sinks);
     }

@@ -20,6 +20,7 @@ if (options.Scale)
     ScaleBench.Run(options);
     return 0;
 }
+GeneratorBench.Run(options.Repeats);
 var inputs = Inputs.Load(options);
 if (options.Replay) ReplayBench.Run(inputs, options);
 if (options.ReplayOnly)

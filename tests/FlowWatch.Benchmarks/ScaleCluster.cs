@@ -3,6 +3,10 @@ using FlowWatch.Hubble.Proto.Observer;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
+// Cilium agents still fill the deprecated reply, drop_reason and summary fields beside their successors; the
+// traffic built here does the same on purpose, so the decoder meets what real streams carry.
+#pragma warning disable CS0612
+
 namespace FlowWatch.Benchmarks;
 
 /// <summary>

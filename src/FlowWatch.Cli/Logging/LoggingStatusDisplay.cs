@@ -35,7 +35,7 @@ public sealed partial class LoggingStatusDisplay : IStatusDisplay
     public void WriteFinal() => Log(_status.Final());
 
     private void Log(StatusReading r) =>
-        Progress(_progress, r.Flows, Math.Round(r.FlowsPerSecond), r.Forwarded, r.Dropped, r.Connection, r.Lost, r.Shed, Math.Round(r.LagSeconds, 1), r.OpenFindings.Count);
+        Progress(_progress, r.Flows, Math.Round(r.FlowsPerSecond), r.Forwarded, r.Dropped, r.Connection, r.Lost, r.Shed, r.LagText, r.OpenFindings.Count);
 
     private void OnFinding(Finding f)
     {
@@ -48,8 +48,8 @@ public sealed partial class LoggingStatusDisplay : IStatusDisplay
         else Resolved(_findingsLog, severity, kind, subject, f.Id);
     }
 
-    [LoggerMessage(1, LogLevel.Information, "flows {Flows} at {FlowsPerSecond}/s, forwarded {Forwarded}, dropped {Dropped}; {Connection}; lost {Lost}, shed {Shed}, event-time lag {LagSeconds}s; open findings {OpenFindings}")]
-    private static partial void Progress(ILogger logger, long flows, double flowsPerSecond, long forwarded, long dropped, string connection, ulong lost, long shed, double lagSeconds, int openFindings);
+    [LoggerMessage(1, LogLevel.Information, "flows {Flows} at {FlowsPerSecond}/s, forwarded {Forwarded}, dropped {Dropped}; {Connection}; lost {Lost}, shed {Shed}, event-time lag {Lag}; open findings {OpenFindings}")]
+    private static partial void Progress(ILogger logger, long flows, double flowsPerSecond, long forwarded, long dropped, string connection, ulong lost, long shed, string lag, int openFindings);
 
     [LoggerMessage(2, LogLevel.Warning, "finding opened: {Severity} {Kind} {Subject} ({Id}): {Summary}")]
     private static partial void Opened(ILogger logger, string severity, string kind, string subject, string id, string summary);

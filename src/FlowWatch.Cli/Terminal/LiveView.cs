@@ -69,7 +69,7 @@ public sealed class LiveView : IStatusDisplay
             $"{_title}   {r.At:HH:mm:ss}",
             $"{r.Connection}",
             $"flows {r.Flows:N0}   {r.FlowsPerSecond:N0}/s   forwarded {Units.Percent(r.Forwarded, total)}   dropped {Units.Percent(r.Dropped, total)}   other {Units.Percent(r.OtherVerdicts, total)}",
-            $"lost {r.Lost:N0}   shed {r.Shed:N0}   event-time lag {r.LagSeconds:0.0}s   open findings {r.OpenFindings.Count} ({critical} critical, {warning} warning, {info} info)",
+            $"lost {r.Lost:N0}   shed {r.Shed:N0}   event-time lag {r.LagText}   open findings {r.OpenFindings.Count} ({critical} critical, {warning} warning, {info} info)",
         ];
         foreach (var h in header) lines.Add(new Text(TextWidth.Cut(h, width), new Style(decoration: Decoration.Bold)));
         lines.Add(new Text(new string('─', width), new Style(Color.Grey)));

@@ -8,7 +8,12 @@ namespace FlowWatch.Cli.Terminal;
 /// <summary>One reading of a running watcher, for the live view and the progress line.</summary>
 public sealed record StatusReading(
     DateTimeOffset At, long Flows, double FlowsPerSecond, long Forwarded, long Dropped, long OtherVerdicts,
-    string Connection, ulong Lost, long Shed, double LagSeconds, IReadOnlyList<Finding> OpenFindings);
+    string Connection, ulong Lost, long Shed, double LagSeconds, IReadOnlyList<Finding> OpenFindings)
+{
+    /// <summary>"2.5s", or "unknown" until a flow has streamed (the lag is NaN then; as a number it would print "NaN"
+    /// and, in a JSON log record, make the formatter throw and abort the process).</summary>
+    public string LagText => double.IsFinite(LagSeconds) ? $"{LagSeconds:0.0}s" : "unknown";
+}
 
 /// <summary>Reads the watcher's counters; the flow rate is the change since the previous reading.</summary>
 public sealed class WatchStatus(FlowPipeline pipeline, FlowIntake intake, Func<string> connection, Func<ulong> lost)

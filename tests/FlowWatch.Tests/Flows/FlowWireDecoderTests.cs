@@ -8,6 +8,10 @@ using Xunit.Abstractions;
 using PbFlow = FlowWatch.Hubble.Proto.Flow.Flow;
 using PbVerdict = FlowWatch.Hubble.Proto.Flow.Verdict;
 
+// Cilium agents still fill the deprecated reply, drop_reason and summary fields beside their successors; the
+// traffic built here does the same on purpose, so the decoder meets what real streams carry.
+#pragma warning disable CS0612
+
 namespace FlowWatch.Tests.Flows;
 
 /// <summary>The hand-written wire decoder must agree with the generated parser plus FlowConverter, field by field.</summary>
