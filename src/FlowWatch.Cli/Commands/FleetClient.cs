@@ -30,13 +30,24 @@ public sealed class FleetClient : IDisposable
 
     private readonly List<(NamedServer Server, ApiClient Client)> _clients = [];
 
+    /// <param name="token">--token-file's (or FLOWWATCH_TOKEN's) token, for servers without their own.</param>
+    /// <param name="caFile">--ca-file, for https servers without their own.</param>
     public FleetClient(IReadOnlyList<NamedServer> servers, string? token, string? caFile)
     {
         if (caFile is not null && !servers.Any(IsHttps))
             throw new UsageException("option '--ca-file' is for https servers: write --server NAME=https://HOST:PORT.");
+        foreach (var s in servers.Where(s => s.CaFile is not null))
+        {
+            if (!IsHttps(s)) throw new UsageException($"option '--clusters-file': server {s.Name} has a ca-file but its url is not https.");
+            if (!File.Exists(s.CaFile)) throw new UsageException($"option '--clusters-file': the ca-file of server {s.Name}, {s.CaFile}, does not exist.");
+        }
         try
         {
-            foreach (var s in servers) _clients.Add((s, new ApiClient(s.Url, token, IsHttps(s) ? caFile : null)));
+            foreach (var s in servers)
+            {
+                var own = s.TokenFile is { } file ? QueryCommands.ReadToken(file, $"option '--clusters-file': the token-file of server {s.Name}") : token;
+                _clients.Add((s, new ApiClient(s.Url, own, s.CaFile ?? (IsHttps(s) ? caFile : null))));
+            }
         }
         catch
         {

@@ -17,6 +17,9 @@ public static class QueryCommands
     private static readonly OptionSpec Output = new("output", "table (cut to the terminal's width), wide (nothing cut) or json.", "FORMAT", "table", 'o');
     private static readonly OptionSpec TokenFile = new("token-file", "File holding the bearer token a protected FlowWatch asks for (default: $FLOWWATCH_TOKEN).", "FILE");
     private static readonly OptionSpec CaFile = new("ca-file", "PEM CA bundle that signs an https --server's certificate (for a private CA).", "FILE");
+    private static readonly OptionSpec ClustersFileOption = new("clusters-file",
+        "YAML list of servers to ask at once, each with its own token and CA: servers: [{name, url, token-file, ca-file}] (relative paths from the file's directory).",
+        "FILE");
 
     public static readonly CommandSpec FlowsSpec = new("flows",
         "recent flows from a running FlowWatch, like hubble observe",
@@ -44,7 +47,7 @@ public static class QueryCommands
             new("limit", "Most flows to show (newest), 1..10000.", "N", "20", 'n'),
             new("follow", "Keep printing new flows as they arrive (polls the server).", Short: 'f'),
             new("interval", "How often --follow polls.", "DURATION", "1s"),
-            Server, Output, TokenFile, CaFile,
+            Server, ClustersFileOption, Output, TokenFile, CaFile,
         ],
         """
         Examples:
@@ -64,7 +67,7 @@ public static class QueryCommands
             new("namespace", "Only findings about this namespace.", "NS"),
             new("state", "open, resolved or all.", "STATE", "all"),
             new("limit", "Most findings to show (the most severe), 1..1000.", "N", "100", 'n'),
-            Server, Output, TokenFile, CaFile,
+            Server, ClustersFileOption, Output, TokenFile, CaFile,
         ],
         """
         Rows are sorted open first, then by severity, then the longest-running first. SUBJECT and SUMMARY are cut to
@@ -80,7 +83,7 @@ public static class QueryCommands
 
     public static readonly CommandSpec HealthSpec = new("health",
         "everything a running FlowWatch knows about one pod",
-        "NAMESPACE/POD [options]", [Server, Output, TokenFile, CaFile],
+        "NAMESPACE/POD [options]", [Server, ClustersFileOption, Output, TokenFile, CaFile],
         """
         With several --server NAME=URL, each cluster that knows the pod prints its report under "cluster NAME:";
         exit 1 when no server knows it, 3 when some servers did not answer.
@@ -88,7 +91,7 @@ public static class QueryCommands
 
     public static readonly CommandSpec BackendsSpec = new("backends",
         "per-backend health behind a NodePort/LoadBalancer service",
-        "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile],
+        "NAMESPACE/SERVICE [options]", [Server, ClustersFileOption, Output, TokenFile, CaFile],
         """
         With several --server NAME=URL, the backends of the service in every cluster that has it are listed together,
         worst first, with a CLUSTER column; exit 1 when no server knows the service, 3 when some did not answer.
@@ -180,7 +183,8 @@ public static class QueryCommands
             throw new UsageException($"option '--output' must be table, wide or json (got '{output}').");
         if (spec != HealthSpec && spec != BackendsSpec && args.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
-        var servers = ServerTargets.Parse(args.GetAll("server"), DefaultServer);
+        var servers = ServerTargets.Parse(args.GetAll("server"),
+            args.Get("clusters-file") is { } clusters ? ClustersFile.Load(clusters) : [], DefaultServer);
         if (ServerTargets.IsFleet(servers))
         {
             using var fleet = new FleetClient(servers, Token(args), CaFileOf(args, null));
@@ -226,13 +230,19 @@ public static class QueryCommands
     {
         if (args.Get("token-file") is not { } file)
             return Environment.GetEnvironmentVariable("FLOWWATCH_TOKEN") is { Length: > 0 } env ? env.Trim() : null;
+        return ReadToken(file, "option '--token-file'");
+    }
+
+    /// <summary>A bearer token file's content; <paramref name="what"/> starts the message when it cannot be read or is empty.</summary>
+    internal static string ReadToken(string file, string what)
+    {
         string text;
         try { text = File.ReadAllText(file).Trim(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"option '--token-file': cannot read {file} ({e.GetType().Name}).");
+            throw new UsageException($"{what}: cannot read {file} ({e.GetType().Name}).");
         }
-        return text.Length > 0 ? text : throw new UsageException($"option '--token-file': {file} is empty.");
+        return text.Length > 0 ? text : throw new UsageException($"{what}: {file} is empty.");
     }
 
     // server: the single server's URL; null for a fleet (FleetClient applies the file to its https servers).

@@ -19,6 +19,9 @@ internal sealed class FakeQueryServer : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>When set, every request without <c>Authorization: Bearer</c> this token is answered 401, as a protected FlowWatch does.</summary>
+    public string? RequiredToken { get; set; }
+
     /// <summary>Paths asked for, with their query strings, in order.</summary>
     public List<string> Requests { get; } = [];
 
@@ -46,6 +49,13 @@ internal sealed class FakeQueryServer : IAsyncDisposable
     {
         var path = context.Request.Path.Value ?? "";
         lock (Requests) Requests.Add(path + context.Request.QueryString);
+        if (RequiredToken is { } token && context.Request.Headers.Authorization.ToString() != $"Bearer {token}")
+        {
+            context.Response.StatusCode = 401;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(new JsonObject { ["error"] = "missing or wrong bearer token" }.ToJsonString());
+            return;
+        }
         (int Status, JsonNode Body) answer;
         lock (_answers)
             answer = _answers.TryGetValue(path, out var a) ? a : (404, new JsonObject { ["error"] = $"{path} is unknown to this FlowWatch" });

@@ -215,6 +215,53 @@ public sealed class MultiServerCliTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.StartsWith("SEVERITY ", plain.Stdout);
     }
 
+    [Fact]
+    public async Task ClustersFile_GivesEachServerItsOwnToken_ReadFromPathsBesideTheFile()
+    {
+        var (a, b) = await TwoClustersWithFindings();
+        a.RequiredToken = "token-of-eu";
+        b.RequiredToken = "token-of-us";
+        var dir = Directory.CreateTempSubdirectory("flowwatch-clusters-file-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "tokens"));
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "tokens", "eu"), "token-of-eu\n");
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "tokens", "us"), "token-of-us\n");
+            var file = Path.Combine(dir.FullName, "clusters.yaml");
+            await File.WriteAllTextAsync(file, $"""
+                servers:
+                  - name: eu
+                    url: {a.Address}
+                    token-file: tokens/eu
+                  - name: us
+                    url: {b.Address}
+                    token-file: tokens/us
+                """);
+            var r = await Run("findings", "--clusters-file", file);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal(3, Lines(r.Stdout).Count(l => l.StartsWith("eu ") || l.StartsWith("us ")));
+
+            // One token for both (FLOWWATCH_TOKEN) fits only eu: us answers 401, named with the hint, and eu's rows stay.
+            var shared = await CliRun.RunAsync(new Dictionary<string, string> { ["FLOWWATCH_TOKEN"] = "token-of-eu", ["COLUMNS"] = "200" },
+                "findings", "--server", $"eu={a.Address}", "--server", $"us={b.Address}");
+            Assert.Equal(3, shared.ExitCode);
+            Assert.Contains("server us", shared.Stderr);
+            Assert.Contains("401", shared.Stderr);
+            Assert.Contains(Lines(shared.Stdout), l => l.StartsWith("eu "));
+            Assert.DoesNotContain("token-of", shared.Stdout + shared.Stderr);
+
+            await File.WriteAllTextAsync(file, "servers:\n  - name: eu\n    adress: http://127.0.0.1:1\n");
+            var bad = await Run("findings", "--clusters-file", file);
+            Assert.Equal(1, bad.ExitCode);
+            Assert.Contains($"{file} line 3: unknown key 'adress'", bad.Stderr);
+            Assert.Single(Lines(bad.Stderr));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     // A port that was free a moment ago: bound, read, released (as CliWithoutServerTests does).
     private static int RefusedPort()
     {
