@@ -59,9 +59,17 @@ internal sealed class FakeQueryServer : IAsyncDisposable
         (int Status, JsonNode Body) answer;
         lock (_answers)
             answer = _answers.TryGetValue(path, out var a) ? a : (404, new JsonObject { ["error"] = $"{path} is unknown to this FlowWatch" });
+        var body = answer.Body;
+        // /api/v1/flows?after=N answers only the flows past N, as the real store does, so that --follow can be driven.
+        if (path == "/api/v1/flows" && answer.Status == 200 && long.TryParse(context.Request.Query["after"], out var after))
+        {
+            var copy = body.DeepClone().AsObject();
+            copy["flows"] = new JsonArray(copy["flows"]!.AsArray().Where(f => (long)f!["id"]! > after).Select(f => f!.DeepClone()).ToArray());
+            body = copy;
+        }
         context.Response.StatusCode = answer.Status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(answer.Body.ToJsonString());
+        await context.Response.WriteAsync(body.ToJsonString());
     }
 
     public async ValueTask DisposeAsync()
