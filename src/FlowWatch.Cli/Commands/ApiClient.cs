@@ -52,6 +52,14 @@ public sealed class ApiClient : IDisposable
 
     public async Task<(T Value, string Raw)> GetAsync<T>(string pathAndQuery, CancellationToken ct)
     {
+        var (raw, _) = await GetTextAsync(pathAndQuery, ct);
+        try { return (JsonSerializer.Deserialize<T>(raw, ApiJson.Options)!, raw); }
+        catch (JsonException e) { throw new QueryFailedException($"{_server} answered with JSON this CLI does not understand: {e.Message}"); }
+    }
+
+    /// <summary>The answer's body as text, with its headers (for answers that are not one JSON object, such as Hubble's lines).</summary>
+    public async Task<(string Body, System.Net.Http.Headers.HttpResponseHeaders Headers)> GetTextAsync(string pathAndQuery, CancellationToken ct)
+    {
         HttpResponseMessage response;
         try { response = await _http.GetAsync(pathAndQuery, ct); }
         catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.SecureConnectionError || e.InnerException is System.Security.Authentication.AuthenticationException)
@@ -80,8 +88,7 @@ public sealed class ApiClient : IDisposable
                         : "; pass --token-file FILE or set FLOWWATCH_TOKEN";
                 throw new QueryFailedException($"{(int)response.StatusCode} {response.ReasonPhrase}: {message}", (int)response.StatusCode);
             }
-            try { return (JsonSerializer.Deserialize<T>(raw, ApiJson.Options)!, raw); }
-            catch (JsonException e) { throw new QueryFailedException($"{_server} answered with JSON this CLI does not understand: {e.Message}"); }
+            return (raw, response.Headers);
         }
     }
 

@@ -54,7 +54,8 @@ internal static class FleetCommands
         var path = QueryCommands.FlowsPath(args, limit);
         var answers = await fleet.GetAllAsync(path, ct);
         var follow = args.Flag("follow");
-        var json = IsJson(args);
+        // flows -o json is Hubble's lines (one server at a time); the API's JSON is -o api.
+        var json = args.Get("output") == "api";
         // Newest first across every server, cut to --limit, then printed oldest to newest as hubble observe does.
         var newest = Flows(answers).OrderByDescending(f => f.Flow.Time).ThenBy(f => f.Cluster, StringComparer.Ordinal).Take(limit).ToList();
         if (json && !follow)

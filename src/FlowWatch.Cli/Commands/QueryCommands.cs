@@ -40,6 +40,10 @@ public static class QueryCommands
             new("to-port", "Flows to this port.", "N"),
             new("protocol", "tcp, udp, sctp, icmp, icmpv4, icmpv6, dns or http.", "PROTO"),
             new("verdict", "forwarded, dropped, error, audit, redirected, traced or translated.", "VERDICT"),
+            new("identity", "Flows from or to this Cilium security identity (2 is world).", "N"),
+            new("from-identity", "Flows from this Cilium security identity.", "N"),
+            new("to-identity", "Flows to this Cilium security identity.", "N"),
+            new("type", "Cilium event type as hubble's --type: drop, trace, policy-verdict, l7, ...; trace:to-endpoint for a sub-type.", "TYPE"),
             new("reason", "Drop reason, by Cilium's name (POLICY_DENIED) or number.", "REASON"),
             new("node", "Flows observed on this node.", "NODE"),
             new("since", "Only flows at or after: RFC 3339 time or an age such as 5m.", "TIME"),
@@ -47,16 +51,26 @@ public static class QueryCommands
             new("limit", "Most flows to show (newest), 1..10000.", "N", "20", 'n'),
             new("follow", "Keep printing new flows as they arrive (polls the server).", Short: 'f'),
             new("interval", "How often --follow polls.", "DURATION", "1s"),
-            Server, ClustersFileOption, Output, TokenFile, CaFile,
+            new("all", "Every stored flow that matches, oldest first (with -o jsonpb or -o json): an export of a recorded incident."),
+            Server, ClustersFileOption,
+            new("output", "table (cut to the terminal's width), wide (nothing cut), jsonpb or json (the GetFlowsResponse lines hubble observe -o jsonpb writes; json is an alias, as in hubble) or api (the query API's JSON answer).", "FORMAT", "table", 'o'),
+            TokenFile, CaFile,
         ],
         """
+        -o jsonpb (and its alias -o json, as in hubble v0.12.3) writes one GetFlowsResponse a line, oldest first, byte for
+        byte as hubble observe -o jsonpb would: hubble observe --input-file and flowwatch replay read them back. The store keeps compact flows, so the lines hold
+        time, uuid, verdict, drop reason, IPs, ports, TCP flags, ICMP, each side's identity, namespace, pod and workload,
+        node, flow and event type, services, direction, observation point, reply, and DNS query/qtype/rcode or HTTP
+        code/method/url; not labels, endpoint IDs, DNS answers, HTTP headers or latency.
         Examples:
           flowwatch flows --verdict dropped
           flowwatch flows --pod shop/checkout-5d9f7c6b8-x2x7q --since 10m
           flowwatch flows --namespace kube-system --port 53 -f
+          flowwatch flows --all -o jsonpb > incident.jsonl      # then: hubble observe --input-file incident.jsonl
           flowwatch flows --verdict dropped --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
         With several --server NAME=URL, the newest --limit flows of all servers are merged by time, each line led by
-        its cluster; -f follows every server and says on stderr when one stops (and starts again) answering.
+        its cluster (-o api: one JSON answer, each flow with its cluster); -f follows every server and says on stderr
+        when one stops (and starts again) answering. -o jsonpb exports one server at a time.
         """);
 
     public static readonly CommandSpec FindingsSpec = new("findings",
@@ -98,7 +112,8 @@ public static class QueryCommands
         """);
 
     private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "from-namespace", "to-namespace", "from-pod", "to-pod",
-        "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until"];
+        "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until",
+        "identity", "from-identity", "to-identity", "type"];
 
     internal static string FlowsPath(ParsedArgs args, int limit) =>
         "api/v1/flows?" + string.Join("&", FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}")
@@ -109,6 +124,9 @@ public static class QueryCommands
 
     public static Task<int> FlowsAsync(string[] argv, CancellationToken ct) => Run(FlowsSpec, argv, ct, async (args, api, json) =>
     {
+        var filters = FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}").ToList();
+        if (args.Get("output") is "jsonpb" or "json") return await FlowExport.RunAsync(args, api, filters, ct);
+        if (args.Flag("all")) throw new UsageException("--all exports every stored flow: give it with -o jsonpb or -o json.");
         var limit = args.Int("limit", 1, 10_000);
         var path = FlowsPath(args, limit);
         var (page, raw) = await api.GetAsync<FlowsResponse>(path, ct);
@@ -179,14 +197,18 @@ public static class QueryCommands
         var args = ParsedArgs.Parse(spec, argv);
         if (args.HelpRequested) { Console.Out.Write(spec.Help()); return 0; }
         var output = args.Get("output");
-        if (output is not ("table" or "wide" or "json"))
-            throw new UsageException($"option '--output' must be table, wide or json (got '{output}').");
+        if (spec == FlowsSpec ? output is not ("table" or "wide" or "jsonpb" or "json" or "api") : output is not ("table" or "wide" or "json"))
+            throw new UsageException(spec == FlowsSpec
+                ? $"option '--output' must be table, wide, jsonpb, json or api (got '{output}')."
+                : $"option '--output' must be table, wide or json (got '{output}').");
         if (spec != HealthSpec && spec != BackendsSpec && args.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
         var servers = ServerTargets.Parse(args.GetAll("server"),
             args.Get("clusters-file") is { } clusters ? ClustersFile.Load(clusters) : [], DefaultServer);
         if (ServerTargets.IsFleet(servers))
         {
+            if (spec == FlowsSpec && (output is "jsonpb" or "json" || args.Flag("all")))
+                throw new UsageException("-o jsonpb, -o json and --all export one server's flows; with several --server use -o api (one JSON answer, each flow with its cluster) or export each server in turn.");
             using var fleet = new FleetClient(servers, Token(args), CaFileOf(args, null));
             return await (spec.Name switch
             {
@@ -197,7 +219,8 @@ public static class QueryCommands
             });
         }
         using var api = new ApiClient(servers[0].Url, Token(args), CaFileOf(args, servers[0].Url));
-        try { return await body(args, api, output == "json"); }
+        // flows -o json is Hubble's lines (handled before this flag is read); its API answer is -o api.
+        try { return await body(args, api, output is "json" or "api"); }
         catch (QueryFailedException e)
         {
             Console.Error.WriteLine($"flowwatch {spec.Name}: {e.Message}");

@@ -27,6 +27,8 @@ public static class ReplayCommand
             new("fail-on", "Exit 3 if any finding of this severity or worse was raised (gates CI on recorded incidents).", "warning|critical"),
             new("drain", "Event time to run past the last flow so pending timeouts fire.", "DURATION", "30s"),
             new("quiet", "No progress lines, only the report."),
+            new("serve", "After the replay, keep serving the query API and /metrics on --listen until SIGTERM, so flowwatch flows|findings|health|backends --server ask about the recording."),
+            new("listen", "Address --serve listens on (127.0.0.1:0 picks a free port; the address is printed).", "HOST:PORT", "127.0.0.1:9090"),
             .. DetectorFlags.Options,
         ],
         """
@@ -44,17 +46,44 @@ public static class ReplayCommand
           4  a FILE could not be read to its end (cut or damaged gzip, gzip bomb, read error); the
              report names the line it stopped at
 
+        With --serve the flows are loaded into the store (bounded as for watch: the newest are kept), the
+        detectors run over them, the report is printed, and FlowWatch goes on serving /api/v1/... and /metrics
+        on --listen until Ctrl-C or SIGTERM (exit 0); queries work while it loads (/readyz says 503 until done).
+
         Examples:
           hubble observe --since 1h -o jsonpb > incident.jsonl
           flowwatch replay incident.jsonl
           flowwatch replay node-a.jsonl node-b.jsonl.gz --format json --fail-on critical
+          flowwatch replay incident.jsonl --serve --listen 127.0.0.1:9091 &
+          flowwatch flows --server http://127.0.0.1:9091 --verdict dropped; flowwatch findings --server http://127.0.0.1:9091
         """);
 
-    public static Task<int> RunAsync(string[] argv, CancellationToken ct)
+    public static async Task<int> RunAsync(string[] argv, CancellationToken ct)
     {
         var args = ParsedArgs.Parse(Spec, argv);
-        if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return Task.FromResult(0); }
+        if (args.HelpRequested || !args.Flag("serve")) return await RunReportAsync(args, ct);
+        if (args.Flag("each")) throw new UsageException("--serve serves one timeline: leave out --each (several FILEs are merged by event time).");
+        if (args.Has("fail-on")) throw new UsageException("--fail-on ends a replay with an exit code; --serve keeps serving instead: give one or the other.");
+        var format = args.Get("format");
+        if (format is not ("text" or "json")) throw new UsageException($"option '--format' must be text or json (got '{format}').");
+        CheckFiles(args);
+        var settings = new ReplayCommandSettings(DetectorFlags.Build(args), args.Duration("drain"), args.Flag("quiet") || format == "json", format == "json");
+        return await ReplayServeCommand.RunAsync(args, args.Positionals, settings, ct);
+    }
+
+    private static void CheckFiles(ParsedArgs args)
+    {
         if (args.Positionals.Count == 0) throw new UsageException("give at least one FILE to replay. Run 'flowwatch replay --help'.");
+        foreach (var file in args.Positionals)
+            if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
+            else if (file != RecordingInput.StdinName && !File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
+    }
+
+    private static Task<int> RunReportAsync(ParsedArgs args, CancellationToken ct)
+    {
+        if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return Task.FromResult(0); }
+        if (args.Has("listen")) throw new UsageException("--listen is where --serve listens: give --serve too.");
+        CheckFiles(args);
         var format = args.Get("format");
         if (format is not ("text" or "json")) throw new UsageException($"option '--format' must be text or json (got '{format}').");
         Severity? failOn = args.Get("fail-on") switch
@@ -66,9 +95,6 @@ public static class ReplayCommand
         };
         var drain = args.Duration("drain");
         var detectors = DetectorFlags.Build(args);
-        foreach (var file in args.Positionals)
-            if (Directory.Exists(file)) throw new UsageException($"'{file}' is a directory; give the recording files in it (for example {Path.Combine(file, "*.jsonl")}).");
-            else if (file != RecordingInput.StdinName && !File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
 
         var quiet = args.Flag("quiet") || format == "json";
         List<IReadOnlyList<string>> timelines = args.Flag("each") ? args.Positionals.Select(f => (IReadOnlyList<string>)[f]).ToList() : [args.Positionals];

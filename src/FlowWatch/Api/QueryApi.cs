@@ -66,7 +66,12 @@ public static class QueryApi
     private static async Task FlowsAsync(HttpContext http, QueryApiContext context)
     {
         FlowQuery query;
-        try { query = QueryParameters.ParseFlows(name => Single(http.Request, name), http.Request.Query.Keys, context.Time.GetUtcNow()); }
+        FlowAnswerFormat format;
+        try
+        {
+            query = QueryParameters.ParseFlows(name => Single(http.Request, name), http.Request.Query.Keys, context.Time.GetUtcNow());
+            format = QueryParameters.ParseFormat(name => Single(http.Request, name));
+        }
         catch (BadParameterException e) { await BadParameter(e).ExecuteAsync(http).ConfigureAwait(false); return; }
         var limit = Math.Clamp(query.Limit, 1, FlowQuery.MaxLimit);
         using var admission = await context.Admission.EnterAsync((long)limit * QueryAdmissionOptions.BytesPerFlow, http.RequestAborted).ConfigureAwait(false);
@@ -75,7 +80,10 @@ public static class QueryApi
         FlowPage page;
         try { page = context.Store.Query(query, new ScanBudget(options.MaxScannedRows, options.MaxScanTime)); }
         finally { admission.EndScan(); }
-        await FlowsWriter.WriteAsync(http.Response, page, context.Store.Count, http.RequestAborted).ConfigureAwait(false);
+        if (format == FlowAnswerFormat.Api)
+            await FlowsWriter.WriteAsync(http.Response, page, context.Store.Count, http.RequestAborted).ConfigureAwait(false);
+        else
+            await HubbleLinesWriter.WriteAsync(http.Response, page, context.Store.Count, http.RequestAborted).ConfigureAwait(false);
     }
 
     private static IResult FindingsAnswer(HttpRequest request, QueryApiContext context)

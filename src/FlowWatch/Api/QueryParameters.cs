@@ -15,7 +15,8 @@ public static class QueryParameters
 {
     public static readonly IReadOnlyList<string> FlowParameters =
         ["namespace", "pod", "workload", "from_namespace", "to_namespace", "from_pod", "to_pod", "ip", "from_ip", "to_ip",
-         "port", "from_port", "to_port", "protocol", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after"];
+         "port", "from_port", "to_port", "protocol", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after", "format",
+         "identity", "from_identity", "to_identity", "type"];
 
     /// <summary>Hubble's protocol filter values (pkg/hubble/filters/protocol.go) that the store can tell apart.</summary>
     public static readonly IReadOnlyList<string> Protocols = ["tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6", "dns", "http"];
@@ -49,6 +50,12 @@ public static class QueryParameters
         if (get("protocol") is { } protocol)
             q = q with { Protocol = Protocols.Contains(protocol.ToLowerInvariant()) ? protocol.ToLowerInvariant()
                 : throw Bad("protocol", $"'{protocol}' is not a protocol; use one of {string.Join(", ", Protocols)}") };
+        q = q with { Identity = Identity(get, "identity"), FromIdentity = Identity(get, "from_identity"), ToIdentity = Identity(get, "to_identity") };
+        if (get("type") is { } type)
+        {
+            var (t, sub) = EventTypes.Parse(type) ?? throw Bad("type", $"'{type}' is not an event type; use {EventTypes.Help}");
+            q = q with { EventType = t, EventSubType = sub };
+        }
         if (get("verdict") is { } verdict)
             q = q with { Verdict = ParseVerdict(verdict) };
         if (get("reason") is { } reason)
@@ -62,6 +69,14 @@ public static class QueryParameters
         if (cursor is not null && after is not null) throw Bad("cursor", "give cursor (page back) or after (follow), not both");
         return q with { Before = cursor, After = after };
     }
+
+    /// <summary>format=jsonpb (GetFlowsResponse lines, as hubble observe -o jsonpb writes them; json is the same, as in hubble v0.12.3); absent: the API's JSON object.</summary>
+    public static FlowAnswerFormat ParseFormat(Func<string, string?> get) => get("format") switch
+    {
+        null or "api" => FlowAnswerFormat.Api,
+        "jsonpb" or "json" => FlowAnswerFormat.Jsonpb,
+        var other => throw Bad("format", $"'{other}' is not a format; use jsonpb (hubble observe -o jsonpb lines; json is an alias, as in hubble) or api (this API's JSON object, the default)"),
+    };
 
     private static IpPrefix Block(string text, string name) =>
         IpPrefix.TryParse(text, out var p) ? p : throw Bad(name, $"'{text}' is not an IP address or CIDR block (10.0.0.0/8)");
@@ -98,6 +113,13 @@ public static class QueryParameters
                 double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0 && n < 1e7)
                 return TimeSpan.FromSeconds(n * scale);
         return null;
+    }
+
+    private static uint? Identity(Func<string, string?> get, string name)
+    {
+        if (get(name) is not { } text) return null;
+        return uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+            ? v : throw Bad(name, $"'{text}' is not a Cilium security identity (a whole number, such as 2 for world)");
     }
 
     public static int? Int(Func<string, string?> get, string name, int min, int max)

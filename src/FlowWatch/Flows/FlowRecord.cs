@@ -21,6 +21,10 @@ public sealed class FlowRecord
 
     /// <summary>The id as the wire decoder found it, when it was in canonical form (see <see cref="Uuid128"/>).</summary>
     internal Uuid128 UuidBits { init => _uuidBits = value; }
+
+    /// <summary>The id as 16 bytes when it is canonical (from the decoder or parsed from <see cref="Uuid"/>); absent otherwise.</summary>
+    internal Uuid128 CanonicalUuid =>
+        _uuidBits.Present ? _uuidBits : _uuid is { } text && Uuid128.TryParse(text.AsSpan(), out var parsed) ? parsed : default;
     /// <summary>Where the flow came from: the Hubble node name (or the replayed file when absent).</summary>
     public string NodeName { get; init; } = "";
     public Verdict Verdict { get; init; }

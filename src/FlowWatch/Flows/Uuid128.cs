@@ -16,6 +16,27 @@ internal readonly struct Uuid128
 
     public bool Present { get; }
 
+    /// <summary>The first and last eight bytes, for keeping the id in a compact entry (both zero: no id).</summary>
+    public ulong High => _high;
+    public ulong Low => _low;
+
+    /// <summary>The id of <see cref="High"/> and <see cref="Low"/>; absent when both are zero (the nil uuid is no flow's id).</summary>
+    public static Uuid128 FromBits(ulong high, ulong low) => high == 0 && low == 0 ? default : new Uuid128(high, low);
+
+    /// <summary>As the byte overload, for an id already held as text.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out Uuid128 value)
+    {
+        value = default;
+        if (text.Length != 36) return false;
+        Span<byte> bytes = stackalloc byte[36];
+        for (var i = 0; i < 36; i++)
+        {
+            if (text[i] > 0x7f) return false;
+            bytes[i] = (byte)text[i];
+        }
+        return TryParse(bytes, out value);
+    }
+
     /// <summary>True when the bytes are exactly the canonical lowercase form, so formatting gives the same text back.</summary>
     public static bool TryParse(ReadOnlySpan<byte> text, out Uuid128 value)
     {

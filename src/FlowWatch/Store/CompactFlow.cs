@@ -3,12 +3,15 @@ using FlowWatch.Flows;
 
 namespace FlowWatch.Store;
 
-/// <summary>One stored flow in 88 bytes: times, addresses and ports inline, every name as an interned id.</summary>
+/// <summary>One stored flow in 104 bytes: time, uuid, addresses and ports inline, every name as an interned id.</summary>
 internal struct CompactFlow
 {
     public static readonly int Bytes = Unsafe.SizeOf<CompactFlow>();
 
     public long TimeNanos;
+    /// <summary>Hubble's flow id as 16 bytes (both zero: none, or not in canonical form), so an export can be matched with Hubble's own.</summary>
+    public ulong UuidHigh;
+    public ulong UuidLow;
     public IpAddr SourceIp;
     public IpAddr DestinationIp;
     public int SourceEndpoint;
@@ -29,14 +32,28 @@ internal struct CompactFlow
     public Verdict Verdict;
     public L4Protocol Protocol;
     public FlowKind Kind;
-    public ReplyState Reply;
-    public TrafficDirection Direction;
+    /// <summary><see cref="ReplyState"/> in the low nibble, <see cref="TrafficDirection"/> in the high one: one byte, so the event sub-type fits without padding.</summary>
+    private byte _replyDirection;
     public ObservationPoint ObservationPoint;
     public byte IcmpType;
     public byte IcmpCode;
     public byte EventType;
+    /// <summary>Cilium's event sub-type: the observation point of a trace, the drop reason of a drop.</summary>
+    public byte EventSubType;
     /// <summary>L7 kind in the low nibble, <see cref="L7Protocol"/> in the high nibble.</summary>
     public byte L7;
+
+    public ReplyState Reply
+    {
+        readonly get => (ReplyState)(_replyDirection & 0xF);
+        set => _replyDirection = (byte)((_replyDirection & 0xF0) | ((byte)value & 0xF));
+    }
+
+    public TrafficDirection Direction
+    {
+        readonly get => (TrafficDirection)(_replyDirection >> 4);
+        set => _replyDirection = (byte)((_replyDirection & 0x0F) | ((byte)value & 0xF) << 4);
+    }
 }
 
 /// <summary>Which L7 record a stored flow carries.</summary>

@@ -32,6 +32,14 @@ public sealed record FlowQuery
     /// <summary>tcp, udp, sctp, icmp, icmpv4, icmpv6 (L4) or dns, http (L7), lower case.</summary>
     public string? Protocol { get; init; }
     public Verdict? Verdict { get; init; }
+    /// <summary>Cilium security identity on either side (Hubble's --identity); From/To one side.</summary>
+    public uint? Identity { get; init; }
+    public uint? FromIdentity { get; init; }
+    public uint? ToIdentity { get; init; }
+    /// <summary>Cilium event type (Hubble's --type: 1 drop, 4 trace, 5 policy-verdict, 129 l7, ...).</summary>
+    public byte? EventType { get; init; }
+    /// <summary>Event sub-type, matched only with <see cref="EventType"/> (trace:to-endpoint is 4 with 0).</summary>
+    public byte? EventSubType { get; init; }
     /// <summary>Cilium drop reason number.</summary>
     public int? DropReason { get; init; }
     /// <summary>Earliest event time, nanoseconds since the epoch (inclusive).</summary>
@@ -77,4 +85,7 @@ public sealed record StoredFlow(
 {
     public DateTimeOffset Time => DateTimeOffset.UnixEpoch.AddTicks(TimeNanos / 100);
     public string DropReasonName => DropReasons.Name(DropReason);
+    /// <summary>Hubble's flow id in canonical form; "" when the flow had none (or one in another form).</summary>
+    public string Uuid { get; init; } = "";
+    public byte EventSubType { get; init; }
 }

@@ -78,6 +78,9 @@ public sealed class FlowStore : IFlowSink
     private void Fill(ref CompactFlow e, FlowRecord f)
     {
         e.TimeNanos = f.TimeNanos;
+        var uuid = f.CanonicalUuid;
+        e.UuidHigh = uuid.High;
+        e.UuidLow = uuid.Low;
         e.SourceIp = f.SourceIp;
         e.DestinationIp = f.DestinationIp;
         e.SourceEndpoint = _endpoints.Intern(f.Source);
@@ -98,6 +101,7 @@ public sealed class FlowStore : IFlowSink
         e.IcmpType = f.IcmpType;
         e.IcmpCode = f.IcmpCode;
         e.EventType = f.EventType;
+        e.EventSubType = f.EventSubType;
         e.L7Name = e.L7Detail = 0;
         e.L7Code = 0;
         e.L7 = 0;
@@ -267,7 +271,11 @@ public sealed class FlowStore : IFlowSink
         Side(e.SourceEndpoint, e.SourceIp, e.SourcePort, e.SourceService),
         Side(e.DestinationEndpoint, e.DestinationIp, e.DestinationPort, e.DestinationService),
         e.TcpFlags, e.IcmpType, e.IcmpCode, e.Reply, e.Direction, e.ObservationPoint, e.EventType,
-        (L7Protocol)(e.L7 >> 4), (L7Kind)(e.L7 & 0xF), _strings[e.L7Name], _strings[e.L7Detail], e.L7Code);
+        (L7Protocol)(e.L7 >> 4), (L7Kind)(e.L7 & 0xF), _strings[e.L7Name], _strings[e.L7Detail], e.L7Code)
+    {
+        Uuid = Uuid128.FromBits(e.UuidHigh, e.UuidLow).ToString(),
+        EventSubType = e.EventSubType,
+    };
 
     private StoredEndpoint Side(int endpoint, IpAddr ip, ushort port, int service)
     {

@@ -11,7 +11,8 @@ internal sealed class Matcher
     private HashSet<int>? _pod, _fromPod, _toPod;
     private IpAddr? _ip;
     private IpPrefix? _ipBlock, _fromIp, _toIp;
-    private int _port = -1, _fromPort = -1, _toPort = -1, _reason = -1, _verdict = -1;
+    private int _port = -1, _fromPort = -1, _toPort = -1, _reason = -1, _verdict = -1, _eventType = -1, _eventSubType = -1;
+    private long _identity = -1, _fromIdentity = -1, _toIdentity = -1;
     private L4Protocol? _l4;
     private L7Protocol? _l7;
     private bool _icmp;
@@ -59,6 +60,11 @@ internal sealed class Matcher
         if (q.Port is { } port) { m._port = port; m._keys.Add(BlockKeys.Port(port)); }
         if (q.DropReason is { } reason) { m._reason = reason; m._keys.Add(BlockKeys.Reason(reason)); }
         if (q.Verdict is { } verdict) { m._verdict = (int)verdict; m._keys.Add(BlockKeys.Verdict((int)verdict)); }
+        if (q.Identity is { } identity) m._identity = identity;
+        if (q.FromIdentity is { } fromIdentity) m._fromIdentity = fromIdentity;
+        if (q.ToIdentity is { } toIdentity) m._toIdentity = toIdentity;
+        if (q.EventType is { } type) m._eventType = type;
+        if (q.EventSubType is { } subType) m._eventSubType = subType;
         if (q.SinceNanos is { } since) m._since = since;
         if (q.UntilNanos is { } until) m._until = until;
         if (m._since > m._until) m.MatchesNothing = true;
@@ -121,6 +127,10 @@ internal sealed class Matcher
         if (_l4 is { } l4 && e.Protocol != l4) return false;
         if (_icmp && e.Protocol is not (L4Protocol.Icmpv4 or L4Protocol.Icmpv6)) return false;
         if (_l7 is { } l7 && (L7Protocol)(e.L7 >> 4) != l7) return false;
+        if (_eventType >= 0 && (e.EventType != _eventType || (_eventSubType >= 0 && e.EventSubType != _eventSubType))) return false;
+        if (_identity >= 0 && endpoints[e.SourceEndpoint].Identity != _identity && endpoints[e.DestinationEndpoint].Identity != _identity) return false;
+        if (_fromIdentity >= 0 && endpoints[e.SourceEndpoint].Identity != _fromIdentity) return false;
+        if (_toIdentity >= 0 && endpoints[e.DestinationEndpoint].Identity != _toIdentity) return false;
         if (HasEndpointFilter && !EndpointMatches(endpoints[e.SourceEndpoint]) && !EndpointMatches(endpoints[e.DestinationEndpoint])) return false;
         if ((_fromNamespace != Any || _fromPod is not null) && !SideMatches(endpoints[e.SourceEndpoint], _fromNamespace, _fromPod)) return false;
         if ((_toNamespace != Any || _toPod is not null) && !SideMatches(endpoints[e.DestinationEndpoint], _toNamespace, _toPod)) return false;

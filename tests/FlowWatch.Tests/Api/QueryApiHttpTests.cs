@@ -134,7 +134,7 @@ public sealed class QueryApiHttpTests(DemoServer server) : IClassFixture<DemoSer
     [Fact]
     public async Task Cli_FlowsJson_FindingsAndHealth_Answer()
     {
-        var json = await CliRun.RunAsync("flows", "-o", "json", "--limit", "3", "--server", server.Address.ToString());
+        var json = await CliRun.RunAsync("flows", "-o", "api", "--limit", "3", "--server", server.Address.ToString());
         Assert.True(json.ExitCode == 0, json.Stderr);
         Assert.Equal(3, JsonSerializer.Deserialize<FlowsResponse>(json.Stdout, ApiJson.Options)!.Flows.Count);
 

@@ -39,6 +39,10 @@ public sealed class QueryParametersTests
     [InlineData("reason", "NOT_A_REASON", "drop reason")]
     [InlineData("cursor", "-4", "flow id")]
     [InlineData("namespace", "", "is empty")]
+    [InlineData("identity", "-1", "security identity")]
+    [InlineData("to_identity", "world", "security identity")]
+    [InlineData("type", "tracing", "not an event type")]
+    [InlineData("type", "trace:to-nowhere", "not an event type")]
     [InlineData("namesapce", "shop", "unknown parameter")]
     public void BadParameter_IsNamed_WithWhatIsWrong(string name, string value, string says)
     {
@@ -60,5 +64,33 @@ public sealed class QueryParametersTests
     {
         var e = Assert.Throws<BadParameterException>(() => Parse(("cursor", "5"), ("after", "3")));
         Assert.Contains("not both", e.Message);
+    }
+
+    [Theory]
+    [InlineData("trace", 4, null)]
+    [InlineData("trace:to-endpoint", 4, 0)]
+    [InlineData("trace:from-network", 4, 10)]
+    [InlineData("drop", 1, null)]
+    [InlineData("drop:133", 1, 133)]
+    [InlineData("policy-verdict", 5, null)]
+    [InlineData("l7", 129, null)]
+    [InlineData("130", 130, null)]
+    public void EventType_TakesHubblesTypeNames(string text, int type, int? subType)
+    {
+        var q = Parse(("type", text));
+        Assert.Equal((byte)type, q.EventType);
+        Assert.Equal(subType is null ? null : (byte?)subType, q.EventSubType);
+    }
+
+    [Fact]
+    public void Identities_AndFormat_BecomeTheQuery()
+    {
+        var q = Parse(("identity", "2"), ("from_identity", "1"), ("to_identity", "34629"), ("format", "jsonpb"));
+        Assert.Equal(2u, q.Identity);
+        Assert.Equal(1u, q.FromIdentity);
+        Assert.Equal(34629u, q.ToIdentity);
+        Assert.Equal(FlowAnswerFormat.Jsonpb, QueryParameters.ParseFormat(n => n == "format" ? "json" : null));
+        Assert.Equal(FlowAnswerFormat.Api, QueryParameters.ParseFormat(_ => null));
+        Assert.Equal("format", Assert.Throws<BadParameterException>(() => QueryParameters.ParseFormat(_ => "yaml")).Parameter);
     }
 }

@@ -20,6 +20,7 @@ public static class FuzzBudget
         _ => 411404,
     };
 
-    /// <summary>One input taking longer than this counts as a hang (generous: a GC pause on a loaded machine is not one).</summary>
-    public static TimeSpan HangLimit { get; } = TimeSpan.FromSeconds(5);
+    /// <summary>One input taking longer than this counts as a hang. Wall time, so generous: a multi-megabyte gzip line
+    /// took 6.8 s at load 79 on 2 cores, which is load, not a hang; a real hang never ends. Speed is bench.sh's.</summary>
+    public static TimeSpan HangLimit { get; } = TimeSpan.FromSeconds(30);
 }

@@ -7,9 +7,13 @@ namespace FlowWatch.Tests.Store;
 public sealed class FlowStoreBoundsTests
 {
     [Fact]
-    public void EntryIsAtMost96Bytes()
+    public void EntryIs104BytesWithItsUuid_AndTheDefaultBudgetStillHoldsTheDefaultCount()
     {
-        Assert.True(CompactFlow.Bytes + FlowBlock.IndexBytesPerFlow <= 96, $"entry {CompactFlow.Bytes} B + index {FlowBlock.IndexBytesPerFlow} B");
+        // 88 bytes before the uuid (16 bytes) and event sub-type were kept for exports Hubble can match; no padding crept in.
+        Assert.Equal(104, CompactFlow.Bytes);
+        Assert.True(CompactFlow.Bytes + FlowBlock.IndexBytesPerFlow <= 106, $"entry {CompactFlow.Bytes} B + index {FlowBlock.IndexBytesPerFlow} B");
+        var defaults = FlowStoreOptions.Default;
+        Assert.True(defaults.Capacity >= defaults.MaxFlows, $"default budget holds {defaults.Capacity} flows, fewer than the default {defaults.MaxFlows}");
     }
 
     [Fact]

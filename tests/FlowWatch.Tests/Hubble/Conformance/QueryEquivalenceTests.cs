@@ -42,6 +42,13 @@ public sealed class QueryEquivalenceTests(ITestOutputHelper output)
         { "verdict=forwarded", "--verdict FORWARDED" },
         { "node=kind-control-plane", "--node-name kind-control-plane" },
         { "namespace=bookinfo&protocol=http&to_port=9080", "--namespace bookinfo --protocol http --to-port 9080" },
+        { "identity=2", "--identity 2" },
+        { "from_identity=1", "--from-identity 1" },
+        { "to_identity=796", "--to-identity 796" },
+        { "type=trace", "--type trace" },
+        { "type=trace:to-stack", "--type trace:to-stack" },
+        { "type=l7", "--type l7" },
+        { "type=policy-verdict", "--type policy-verdict" },
     };
 
     [SkippableTheory]
