@@ -10,10 +10,11 @@ public static class DemoCommand
         "run the built-in simulated cluster and watch it live (start here)",
         "[options]",
         [
-            new("scenario", "Failure scenarios: dns-drops,duplicate-ip,asymmetric,nodeport-backend, all or none.", "LIST", "all"),
+            new("scenario", $"Failure scenarios: {string.Join(",", ScenarioSet.KnownNames)}, all or none.", "LIST", "all"),
             new("rate", "Simulated flows per second.", "N", "2000"),
             new("nodes", "Simulated nodes, 3 to 200.", "N", "5"),
             new("seed", "Seed of the deterministic cluster and traffic.", "N", "1"),
+            .. SimulateCommand.CollapseOptions,
             new("listen", "Address for /metrics, /healthz and /readyz.", "HOST:PORT", "127.0.0.1:9090"),
             new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
             new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
@@ -28,7 +29,7 @@ public static class DemoCommand
         if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
         var simSpec = SimulateCommand.Spec;
         var simArgs = ParsedArgs.Parse(simSpec,
-            ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!]);
+            ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!, .. SimulateCommand.CollapseArgs(args)]);
         var options = SimulateCommand.Options(simArgs, "127.0.0.1:0");
         var progress = WatchCommand.Progress(args);
         var view = WatchCommand.View(args);

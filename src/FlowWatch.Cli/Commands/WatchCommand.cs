@@ -3,7 +3,6 @@ using FlowWatch.Hosting;
 using FlowWatch.Hubble;
 using FlowWatch.Kubernetes.Watching;
 using FlowWatch.Remediation;
-using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Cli.Commands;
 
@@ -32,6 +31,7 @@ public static class WatchCommand
             new("remediate", "What to do about pods Cilium does not manage that hold a duplicate IP: off, dry-run (log and count) or evict.", "MODE", "off"),
             new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
             new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
+            new("leader-lease-duration", "With several replicas, how long the remediation Lease holds without renewal: a new leader takes over at most this long after the old one dies (renewed every 2/3 of it, retried every 1/7.5).", "DURATION", "15s"),
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],
@@ -90,7 +90,17 @@ public static class WatchCommand
             Kubeconfig = args.Get("kubeconfig"), Context = args.Get("context"),
             Watch = new WatchOptions { ListPageSize = args.Int("kube-page-size", 0, 100_000), WatchList = !args.Flag("no-watch-list") },
             Remediation = new RemediationOptions { Mode = mode, ExcludedNamespaces = exclude, MaxPerInterval = args.Int("remediate-max", 1, 1000) },
+            Leadership = Leadership(args),
         };
+    }
+
+    /// <summary>--leader-lease-duration, with client-go's proportions (15 s lease, 10 s renew deadline, 2 s retry).</summary>
+    private static LeadershipOptions Leadership(ParsedArgs args)
+    {
+        var lease = args.Duration("leader-lease-duration");
+        if (lease < TimeSpan.FromSeconds(1))
+            throw new UsageException($"option '--leader-lease-duration' must be at least 1s, such as 15s (got '{args.Get("leader-lease-duration")}').");
+        return new LeadershipOptions { LeaseDuration = lease, RenewDeadline = lease * 2 / 3, RetryPeriod = lease / 7.5 };
     }
 
     /// <summary>The Hubble client settings of the command line, checked now so that a bad flag fails before anything starts.</summary>
@@ -141,107 +151,9 @@ public static class WatchCommand
     private static string StripParam(ArgumentException e) =>
         e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
-    /// <summary>The watcher shared by watch and demo: runtime, HTTP endpoint, Hubble stream, progress, checkpoint.</summary>
-    /// <remarks>
-    /// Shutdown (Ctrl+C, SIGTERM) stops intake first, lets the pipeline finish what is queued (for at most
-    /// <see cref="WatcherSettings.DrainTimeout"/>), prints a last progress line and writes the checkpoint, then returns 0.
-    /// </remarks>
-    public static async Task<int> RunWatcherAsync(string target, string listen, TimeSpan progressEvery,
+    /// <summary>The watcher shared by watch and demo, as a Generic Host (<see cref="Composition.WatcherHost"/>): runtime, HTTP endpoint, Hubble stream, cluster state, progress, checkpoint.</summary>
+    public static Task<int> RunWatcherAsync(string target, string listen, TimeSpan progressEvery,
         IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct, HubbleClientOptions? hubble = null,
-        WatcherSettings? settings = null)
-    {
-        settings ??= new WatcherSettings();
-        using var logs = settings.Logging.CreateFactory(settings.LiveView);
-        var log = logs.CreateLogger("flowwatch.watch");
-        void Warn(string text)
-        {
-            log.LogWarning("{Problem}", text);
-            settings.Warn?.Invoke(text);
-        }
-        // The lines a person reads at start and stop; with --log-format json they are log records like the rest.
-        void Say(string text)
-        {
-            if (settings.Logging.Json) log.LogInformation("{Message}", text.StartsWith("flowwatch: ", StringComparison.Ordinal) ? text[11..] : text);
-            else Console.WriteLine(text);
-        }
-        await using var runtime = new FlowWatchRuntime(new RuntimeOptions
-        {
-            Listen = listen,
-            Security = settings.Security,
-            CheckpointPath = settings.CheckpointPath,
-            ExtraSinks = settings.ExtraSinks,
-            Detectors = settings.Detectors,
-            Warn = Warn,
-        }, logs);
-        using var kubernetes = clusterView is null && settings.Kubernetes is { } kube ? CreateKubernetes(kube, runtime, logs, Say) : null;
-        var source = new HubbleStreamSource(target, f => runtime.Intake.Write(kubernetes is null ? f : kubernetes.Enrich(f)), runtime.Pipeline.Metrics, hubble);
-        runtime.Ingest.Follow(() => source.LostEvents, () => source.Connection == HubbleConnectionState.Connected);
-        var checkpoints = runtime.Checkpoints;
-        if (checkpoints is not null)
-        {
-            checkpoints.Source = target;
-            if (checkpoints.ResumePoint(target) is { } resume)
-            {
-                source.StartFrom(resume.NewestNanos, resume.Ids);
-                Say($"flowwatch: resuming {target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
-            }
-            if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
-                Say($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
-        }
-        runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
-        try { await runtime.StartHttpAsync(ct); }
-        catch (Exception e) when (e is IOException or FormatException)
-        {
-            throw new UsageException($"option '--listen': cannot listen on {listen}: {e.Message}");
-        }
-        var api = settings.Security is { Options.RequiresToken: true } s
-            ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
-        Say($"flowwatch: watching {target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
-        if (clusterView is not null) foreach (var change in clusterView) runtime.Intake.Write(change);
-        settings.Started?.Invoke(runtime);
-        var status = new Terminal.WatchStatus(runtime.Pipeline, runtime.Intake, source.Describe, () => source.LostEvents);
-        using Terminal.IStatusDisplay printer = settings.LiveView
-            ? new Terminal.LiveView(status, Spectre.Console.AnsiConsole.Console, settings.Title)
-            : settings.Logging.Json ? new Logging.LoggingStatusDisplay(status, logs) : new ProgressPrinter(status, Console.Out);
-        var connectionLog = new Logging.HubbleConnectionLog(source, logs.CreateLogger("flowwatch.hubble")).RunAsync(TimeSpan.FromMilliseconds(250), ct);
-        // The pump is not cancelled with the rest: it stops when intake completes, after the queue is processed.
-        using var stopPump = new CancellationTokenSource();
-        var pump = runtime.RunAsync(live: true, stopPump.Token);
-        var cluster = kubernetes?.RunAsync(ct) ?? Task.CompletedTask;
-        var stream = source.RunAsync(ct);
-        var saving = checkpoints?.RunAsync(settings.CheckpointEvery, Warn, ct) ?? Task.CompletedTask;
-        await printer.RunAsync(progressEvery, ct);
-        await stream;
-        await connectionLog;
-        await cluster;
-        runtime.Intake.Complete();
-        stopPump.CancelAfter(settings.DrainTimeout);
-        await pump;
-        await saving;
-        printer.WriteFinal();
-        var saved = "";
-        if (checkpoints is not null)
-        {
-            try { checkpoints.Save(); saved = $"; checkpoint written to {checkpoints.Path}"; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
-        }
-        Say($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
-        return 0;
-    }
-
-    private static KubernetesIntegration? CreateKubernetes(KubernetesSettings kube, FlowWatchRuntime runtime, ILoggerFactory logs, Action<string> say)
-    {
-        try
-        {
-            var k = KubernetesIntegration.TryCreate(kube, runtime, logs);
-            say(k is null
-                ? "flowwatch: no --kubeconfig and not in a cluster: flows only, no cluster state"
-                : $"flowwatch: cluster state from the Kubernetes API; remediation {kube.Remediation.Mode}");
-            return k;
-        }
-        catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or k8s.Exceptions.KubeConfigException)
-        {
-            throw new UsageException($"option '--kubeconfig': {e.Message}");
-        }
-    }
+        WatcherSettings? settings = null) =>
+        Composition.WatcherHost.RunAsync(new Composition.WatcherPlan(target, clusterView), listen, progressEvery, hubble, settings ?? new WatcherSettings(), ct);
 }

@@ -32,7 +32,10 @@ public sealed record CliLogging(LogLevel Level, bool Json)
     }
 
     /// <summary>The console logger factory; under the live view only warnings and worse, on stderr, so the redrawn screen is not scrolled away.</summary>
-    public ILoggerFactory CreateFactory(bool liveView) => LoggerFactory.Create(b =>
+    public ILoggerFactory CreateFactory(bool liveView) => LoggerFactory.Create(b => Configure(b, liveView));
+
+    /// <summary>Adds the console provider and the levels to <paramref name="b"/> (a host's logging builder, or a standalone factory's).</summary>
+    public void Configure(ILoggingBuilder b, bool liveView)
     {
         if (Json)
             b.AddJsonConsole(o =>
@@ -47,5 +50,5 @@ public sealed record CliLogging(LogLevel Level, bool Json)
         b.SetMinimumLevel(liveView && Level < LogLevel.Warning ? LogLevel.Warning : Level);
         // ASP.NET Core's per-request lines say nothing an operator needs; its warnings still show.
         b.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-    });
+    }
 }

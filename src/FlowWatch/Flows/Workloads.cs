@@ -27,9 +27,16 @@ public static class Workloads
         // Drop the pod suffix (5 chars) and a replica-set hash (6-10 chars of [a-z0-9]) when present.
         if (keep > 1 && IsGenerated(parts[keep - 1], 5, 5)) keep--;
         else if (keep > 1 && parts[keep - 1].All(char.IsAsciiDigit)) keep--;
-        if (keep > 1 && IsGenerated(parts[keep - 1], 6, 10) && parts[keep - 1].Any(char.IsAsciiDigit)) keep--;
+        if (keep > 1 && IsReplicaSetHash(parts[keep - 1])) keep--;
         return string.Join('-', parts, 0, keep);
     }
+
+    // Kubernetes writes generated names (pod-template-hash, pod suffixes) in rand.SafeEncodeString's alphabet: no vowels,
+    // no 0, 1 or 3, so no word. A hash of that alphabet is one even without a digit ("storefront-bcdfghjkl-x2x4z").
+    private const string SafeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
+
+    private static bool IsReplicaSetHash(string s) =>
+        IsGenerated(s, 6, 10) && (s.Any(char.IsAsciiDigit) || s.All(c => SafeAlphabet.Contains(c)));
 
     private static bool IsGenerated(string s, int min, int max) =>
         s.Length >= min && s.Length <= max && s.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c));

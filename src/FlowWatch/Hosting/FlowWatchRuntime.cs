@@ -96,6 +96,9 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public CheckpointKeeper? Checkpoints { get; }
     public List<ReadinessCheck> Readiness { get; } = [];
 
+    /// <summary>Lines /readyz adds after its verdict, which never make it fail (leadership).</summary>
+    public List<ReadinessNote> ReadinessNotes { get; } = [];
+
     /// <summary>Whether ingest keeps up (event-time lag, Hubble's lost events); a readiness check and metrics. Sampled by <see cref="RunAsync"/>.</summary>
     public IngestHealth Ingest { get; }
 
@@ -110,7 +113,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public async Task StartHttpAsync(CancellationToken ct)
     {
         _http = await HttpEndpoint.StartAsync(Options.Listen, Registry, Readiness,
-            app => { foreach (var map in Routes) map(app); }, LoggerFactory, ct, Options.Security).ConfigureAwait(false);
+            app => { foreach (var map in Routes) map(app); }, LoggerFactory, ct, Options.Security, ReadinessNotes).ConfigureAwait(false);
     }
 
     /// <summary>Pumps the intake into the pipeline until cancelled or the intake completes.</summary>

@@ -13,6 +13,9 @@ namespace FlowWatch.Hosting;
 /// <summary>A readiness condition: null when fine, else the reason FlowWatch is not ready.</summary>
 public delegate string? ReadinessCheck();
 
+/// <summary>Information /readyz adds to its answer without ever failing it (leadership, for one); null when there is nothing to say.</summary>
+public delegate string? ReadinessNote();
+
 /// <summary>FlowWatch's HTTP side: /metrics, /healthz, /readyz and whatever routes the caller maps (the API).</summary>
 public sealed class HttpEndpoint : IAsyncDisposable
 {
@@ -29,11 +32,13 @@ public sealed class HttpEndpoint : IAsyncDisposable
     public static async Task<HttpEndpoint> StartAsync(
         string listen, CollectorRegistry registry, IReadOnlyList<ReadinessCheck> readiness,
         Action<IEndpointRouteBuilder>? mapRoutes, ILoggerFactory loggerFactory, CancellationToken ct,
-        HttpSecurity? security = null)
+        HttpSecurity? security = null, IReadOnlyList<ReadinessNote>? notes = null)
     {
         security ??= HttpSecurity.Open;
         var endpoint = ParseListen(listen);
         var builder = WebApplication.CreateSlimBuilder();
+        // Signals belong to the process (ShutdownSignal): a nested host that handled them would swallow the second Ctrl+C.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime>(new FlowWatch.Hosting.SignalFreeLifetime());
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         // The slim builder leaves HTTPS out unless asked.
@@ -52,9 +57,11 @@ public sealed class HttpEndpoint : IAsyncDisposable
         app.MapGet("/readyz", () =>
         {
             var reasons = readiness.Select(check => check()).OfType<string>().ToList();
+            // The verdict stays the first line, so a probe or a script reading it sees what it always saw; notes follow.
+            var detail = string.Concat((notes ?? []).Select(note => note()).OfType<string>().Select(n => n + "\n"));
             return reasons.Count == 0
-                ? Results.Text("ready\n")
-                : Results.Text("not ready: " + string.Join("; ", reasons) + "\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+                ? Results.Text("ready\n" + detail)
+                : Results.Text("not ready: " + string.Join("; ", reasons) + "\n" + detail, statusCode: StatusCodes.Status503ServiceUnavailable);
         });
         app.MapMetrics("/metrics", registry);
         mapRoutes?.Invoke(app);

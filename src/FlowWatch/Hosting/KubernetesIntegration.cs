@@ -46,6 +46,7 @@ public sealed class KubernetesIntegration : IDisposable
             _subscriptions.Add(Remediator.Follow(runtime.Pipeline.Findings));
         }
         runtime.Readiness.Add(NotTrusted);
+        runtime.ReadinessNotes.Add(Leadership is { } leadership ? leadership.Describe : () => "leadership: not electing (remediation off)");
     }
 
     /// <summary>Why the view cannot be acted on: not listed yet, or a watch down too long; null when it can.</summary>
@@ -75,9 +76,14 @@ public sealed class KubernetesIntegration : IDisposable
 
     public FlowRecord Enrich(FlowRecord flow) => Enricher.Enrich(flow);
 
-    public Task RunAsync(CancellationToken ct) =>
-        Task.WhenAll(Watcher.RunAsync(ct), Events.RunAsync(ct), Remediator?.RunAsync(ct) ?? Task.CompletedTask,
-            Leadership?.RunAsync(ct) ?? Task.CompletedTask);
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(RunClusterAsync(ct), RunRemediationAsync(ct));
+
+    /// <summary>The watchers and the finding-event publisher, until cancelled.</summary>
+    public Task RunClusterAsync(CancellationToken ct) => Task.WhenAll(Watcher.RunAsync(ct), Events.RunAsync(ct));
+
+    /// <summary>The remediator and its Lease campaign, until cancelled; nothing with remediation off.</summary>
+    public Task RunRemediationAsync(CancellationToken ct) =>
+        Task.WhenAll(Remediator?.RunAsync(ct) ?? Task.CompletedTask, Leadership?.RunAsync(ct) ?? Task.CompletedTask);
 
     public void Dispose()
     {

@@ -4,6 +4,8 @@ using FlowWatch.Hubble.Proto.Observer;
 using FlowWatch.Metrics;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Hubble;
 
@@ -14,10 +16,17 @@ namespace FlowWatch.Hubble;
 /// nothing Hubble still buffers and counts nothing twice. A stream silent for <see cref="HubbleClientOptions.IdleTimeout"/>
 /// is abandoned (<see cref="StreamWatchdog"/>); HTTP/2 pings catch dead connections sooner. Bad messages, server
 /// errors and transport failures are counted and end only the current stream, never the loop; an undecodable
-/// message is counted and skipped without ending even the stream.
+/// message is counted and skipped without ending even the stream. Every change of connection state, each lost-event
+/// notice and each undecodable message is logged as it happens (<c>HubbleStreamSource.Log.cs</c>); lost-event and
+/// bad-message lines are folded to one per <see cref="LogFoldPeriod"/> so a lossy Relay cannot flood the log.
 /// </remarks>
-public sealed class HubbleStreamSource
+public sealed partial class HubbleStreamSource
 {
+    /// <summary>Lost-event and bad-message notices within this period after a logged one are summed into the next line.</summary>
+    public static readonly TimeSpan LogFoldPeriod = TimeSpan.FromSeconds(10);
+
+    private readonly ILogger _log;
+    private readonly FoldedCount _lostLog = new(), _badLog = new();
     private readonly Action<FlowRecord> _sink;
     private readonly PipelineMetrics _metrics;
     private readonly HubbleTarget _target;
@@ -28,6 +37,8 @@ public sealed class HubbleStreamSource
     private readonly FlowWireDecoder _decoder = new();
     private readonly Dictionary<string, ulong> _lostBySource = new(StringComparer.Ordinal);
     private readonly Lock _lostLock = new();
+    // The header callback and the first message race to mark the stream connected; one of them logs it.
+    private readonly Lock _connectedLock = new();
     private long _received;
     private long _duplicates;
     private long _streams;
@@ -37,8 +48,10 @@ public sealed class HubbleStreamSource
 
     /// <exception cref="FormatException">The target is not one of the forms <see cref="HubbleTarget.Parse"/> accepts.</exception>
     /// <exception cref="ArgumentException">An option is invalid (for example a key file that does not exist).</exception>
-    public HubbleStreamSource(string target, Action<FlowRecord> sink, PipelineMetrics metrics, HubbleClientOptions? options = null)
+    public HubbleStreamSource(string target, Action<FlowRecord> sink, PipelineMetrics metrics, HubbleClientOptions? options = null,
+        ILogger? logger = null)
     {
+        _log = logger ?? NullLogger.Instance;
         Options = options ?? new HubbleClientOptions();
         Options.Validate();
         _target = HubbleTarget.Parse(target);
@@ -118,17 +131,23 @@ public sealed class HubbleStreamSource
         _metrics.Reconnects.WithLabels(Target).IncTo(0);
         _metrics.BadInput.WithLabels("grpc").IncTo(0);
         var backoff = Options.InitialBackoff;
+        Log.Connecting(_log, Target, _target.Transport.ToString().ToLowerInvariant());
+        var failures = 0;
         while (!ct.IsCancellationRequested)
         {
             var delivered = await StreamOnceAsync(invoker, connected, ct).ConfigureAwait(false);
             connected.Set(0);
             if (ct.IsCancellationRequested) break;
-            if (delivered) backoff = Options.InitialBackoff;
+            if (delivered) { backoff = Options.InitialBackoff; failures = 0; }
+            var wasConnected = Connection == HubbleConnectionState.Connected;
             Connection = HubbleConnectionState.Backoff;
             _metrics.Reconnects.WithLabels(Target).Inc();
             _window.Reconnecting();
             // Equal jitter: half the step fixed, half random, so that many FlowWatch replicas do not reconnect in step.
             var delay = backoff / 2 + TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * (backoff.Ticks / 2)));
+            failures++;
+            if (wasConnected) Log.ConnectionLost(_log, Target, LastError ?? "unknown", delay.TotalSeconds);
+            else Log.ConnectFailed(_log, Target, LastError ?? "unknown", failures, delay.TotalSeconds);
             try { await Task.Delay(delay, ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
             backoff = TimeSpan.FromTicks(Math.Min(Options.MaxBackoff.Ticks, backoff.Ticks * 2));
@@ -136,6 +155,8 @@ public sealed class HubbleStreamSource
         Connection = HubbleConnectionState.Stopped;
         connected.Set(0);
         await polling.ConfigureAwait(false);
+        FlushFolded();
+        Log.Stopped(_log, Target, Received, LostEvents, BadMessages);
     }
 
     /// <summary>One GetFlows call until it ends, fails or stalls; true when it delivered at least one message.</summary>
@@ -158,8 +179,7 @@ public sealed class HubbleStreamSource
                 if (!delivered)
                 {
                     delivered = true;
-                    Connection = HubbleConnectionState.Connected;
-                    connected.Set(1);
+                    MarkConnected(connected);
                 }
                 if (item is FlowRecord flow) Accept(flow);
                 else if (item is LostEventsNotice lost) CountLost(lost);
@@ -186,13 +206,20 @@ public sealed class HubbleStreamSource
         {
             await call.ResponseHeadersAsync.ConfigureAwait(false);
             // Trailers-only error answers also "have headers"; GetStatus only succeeds once the call has ended.
-            if (Connection == HubbleConnectionState.Connecting && !HasEnded(call))
-            {
-                Connection = HubbleConnectionState.Connected;
-                connected.Set(1);
-            }
+            if (Connection == HubbleConnectionState.Connecting && !HasEnded(call)) MarkConnected(connected);
         }
         catch (Exception) { /* the read loop sees and reports the same failure */ }
+    }
+
+    private void MarkConnected(Prometheus.Gauge.Child connected)
+    {
+        lock (_connectedLock)
+        {
+            if (Connection != HubbleConnectionState.Connecting) return;
+            Connection = HubbleConnectionState.Connected;
+        }
+        connected.Set(1);
+        Log.Connected(_log, Target, Streams);
     }
 
     // grpc-dotnet reports a marshaller failure as INTERNAL "Failed to deserialize response message." with the cause attached.
@@ -223,6 +250,7 @@ public sealed class HubbleStreamSource
         Interlocked.Increment(ref _badMessages);
         _metrics.BadInput.WithLabels("grpc").Inc();
         LastBadMessage = reason;
+        if (_badLog.Add(1, out var folded)) Log.BadMessage(_log, Target, reason, folded);
     }
 
     private void CountLost(LostEventsNotice lost)
@@ -233,5 +261,12 @@ public sealed class HubbleStreamSource
             _lostEvents = LostEventSourceNames.SaturatingAdd(_lostEvents, lost.Count);
         }
         _metrics.LostEvents.WithLabels(lost.Source).Inc(lost.Count);
+        if (_lostLog.Add(lost.Count, out var folded)) Log.EventsLost(_log, Target, folded, lost.Source, LostEvents);
+    }
+
+    private void FlushFolded()
+    {
+        if (_lostLog.TakePending() is > 0 and var lost) Log.EventsLost(_log, Target, lost, "several", LostEvents);
+        if (_badLog.TakePending() is > 0 and var bad) Log.BadMessage(_log, Target, LastBadMessage ?? "unknown", bad);
     }
 }

@@ -79,6 +79,11 @@ public sealed class RemediationLeadership
         : _holder is { Length: > 0 } h && h != Options.Identity ? $"remediation paused: replica {h} holds Lease {Options.Namespace}/{Options.LeaseName}"
         : $"remediation paused: waiting for Lease {Options.Namespace}/{Options.LeaseName}";
 
+    /// <summary>This replica's part in the election, for /readyz's detail (information only: a follower is as ready as the leader).</summary>
+    public string Describe() => _isLeader ? $"leadership: leader, holding Lease {Options.Namespace}/{Options.LeaseName}"
+        : _holder is { Length: > 0 } h && h != Options.Identity ? $"leadership: follower, replica {h} holds Lease {Options.Namespace}/{Options.LeaseName}; remediation paused here"
+        : $"leadership: follower, waiting for Lease {Options.Namespace}/{Options.LeaseName}; remediation paused here";
+
     /// <summary>Campaigns, holds, and campaigns again after a loss, until cancelled (a stopped replica's Lease then expires).</summary>
     public async Task RunAsync(CancellationToken ct)
     {

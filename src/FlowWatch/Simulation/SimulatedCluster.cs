@@ -95,7 +95,9 @@ public sealed class SimulatedCluster
         AsymmetricPod = AddPod(Ledger, Node(2), eni: "eth1");
         HealthyLedgerPod = AddPod(Ledger, Node(nodes >= 4 ? 4 : 1));
         AddPod(Redis, Node(1));
-        StorefrontBackends = new[] { "a", "b", "c" }.Select((sfx, i) => AddPod(Storefront, Node(1 + i % nodes), suffix: sfx)).ToArray();
+        // Their own generator, so that naming them draws nothing from the one the rest of the cluster is laid out with.
+        var suffixRng = new SimRandom((ulong)(uint)seed ^ 0x5702_EF20_0000_0000UL);
+        StorefrontBackends = Enumerable.Range(0, 3).Select(i => AddPod(Storefront, Node(1 + i % nodes), suffix: suffixRng.NextNamePart(5))).ToArray();
         FailingBackend = StorefrontBackends[1];
         foreach (var node in _nodes) AddPod(MetricsAgent, node);
         Spread(CoreDns, 2 * scale);
@@ -142,9 +144,9 @@ public sealed class SimulatedCluster
     public SimPod AsymmetricPod { get; }
     /// <summary>asymmetric: the sibling ledger pod on the primary ENI, healthy for every client.</summary>
     public SimPod HealthyLedgerPod { get; }
-    /// <summary>nodeport-backend: web/storefront-&lt;hash&gt;-a, -b, -c.</summary>
+    /// <summary>nodeport-backend: three web/storefront-&lt;hash&gt;-&lt;suffix&gt; pods, named as a Deployment's ReplicaSet names them.</summary>
     public IReadOnlyList<SimPod> StorefrontBackends { get; }
-    /// <summary>nodeport-backend: backend -b, which refuses handshakes and answers 503 while the scenario is on.</summary>
+    /// <summary>nodeport-backend: the second backend, which refuses handshakes and answers 503 while the scenario is on.</summary>
     public SimPod FailingBackend { get; }
 
     public IReadOnlyList<SimEndpoint> PeeredClients => _peeredClients;

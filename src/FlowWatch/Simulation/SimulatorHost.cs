@@ -69,6 +69,8 @@ public sealed class SimulatorHost : IAsyncDisposable
         if (_app is not null) throw new InvalidOperationException("the simulator is already started");
         var listen = HttpEndpoint.ParseListen(Options.Listen);
         var builder = WebApplication.CreateSlimBuilder();
+        // Signals belong to the process (ShutdownSignal): a nested host that handled them would swallow the second Ctrl+C.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime>(new FlowWatch.Hosting.SignalFreeLifetime());
         builder.Logging.ClearProviders();
         if (_loggerFactory is not null) builder.Services.AddSingleton(_loggerFactory);
         builder.WebHost.ConfigureKestrel(k =>

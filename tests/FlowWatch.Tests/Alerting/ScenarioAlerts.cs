@@ -25,9 +25,12 @@ public static class ScenarioAlerts
         new("duplicate-ip", "FlowWatchDuplicatePodIp", L()),
         new("duplicate-ip", "FlowWatchUnmanagedPods", L(("node", "sim-node-3"))),
         new("asymmetric", "FlowWatchAsymmetricPath", L(("namespace", "payments"), ("workload", "ledger"), ("peer_range", @"172\.31\..*"))),
-        new("nodeport-backend", "FlowWatchNodePortBackendUnhealthy", L(("namespace", "web"), ("service", "storefront"), ("pod", "storefront-.*-b"))),
+        new("nodeport-backend", "FlowWatchNodePortBackendUnhealthy", L(("namespace", "web"), ("service", "storefront"), ("pod", System.Text.RegularExpressions.Regex.Escape(DemoFailingBackend)))),
         new("node-collapse", "FlowWatchNodeConnectivityCollapse", L(("node", "sim-node-5"))),
     ];
+
+    /// <summary>The pod nodeport-backend fails in the demo's default cluster (seed 1, 5 nodes).</summary>
+    public static string DemoFailingBackend => new FlowWatch.Simulation.SimulatedCluster(seed: 1, nodes: 5).FailingBackend.Name;
 
     /// <summary>Every scenario the table covers, comma-separated as <c>--scenario</c> takes them.</summary>
     public static string AllScenarios => string.Join(",", Table.Select(e => e.Scenario).Distinct());

@@ -11,6 +11,10 @@ public sealed class WorkloadsTests
     [InlineData("kube-dns-b4f5c58c7-vnx5s", "kube-dns")]
     [InlineData("node-local-dns-88zrp", "node-local-dns")]
     [InlineData("xwing", "xwing")]
+    [InlineData("storefront-5rckprccpn-xk2qb", "storefront")]
+    [InlineData("storefront-bcdfghjklm-x2x4z", "storefront")] // a pod-template-hash need not hold a digit
+    [InlineData("web-rhythm-x2x4z", "web-rhythm")] // a word of 6+ letters is no hash: it has letters Kubernetes never generates
+    [InlineData("storefront-5rckprccpn-b", "storefront-5rckprccpn-b")] // no generated suffix: the guess keeps the name
     [InlineData("", "")]
     public void FromPodName(string pod, string workload) => Assert.Equal(workload, Workloads.FromPodName(pod));
 

@@ -11,12 +11,12 @@ public sealed class ClientHarness : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
 
-    public ClientHarness(string target, HubbleClientOptions? options = null)
+    public ClientHarness(string target, HubbleClientOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         Metrics = new PipelineMetrics(Prometheus.Metrics.WithCustomRegistry(Registry));
         Source = new HubbleStreamSource(target, f => { Flows.Enqueue(f); Counts.AddOrUpdate(f.Uuid, 1, (_, n) => n + 1); }, Metrics,
-            options ?? Fast);
+            options ?? Fast, logger);
         _run = Source.RunAsync(_stop.Token);
     }
 

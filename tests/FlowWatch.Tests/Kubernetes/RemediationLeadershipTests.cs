@@ -57,6 +57,8 @@ public sealed class RemediationLeadershipTests
         Assert.Equal(1, MetricText.Value(a.Registry, "flowwatch_remediation_leader"));
         Assert.Equal(0, MetricText.Value(b.Registry, "flowwatch_remediation_leader"));
         Assert.Empty(b.Remediator.Decisions);
+        Assert.StartsWith("leadership: leader, holding Lease kube-system/flowwatch-remediation", a.Leadership.Describe());
+        Assert.StartsWith("leadership: follower, replica replica-a", b.Leadership.Describe());
 
         // a stops without releasing the Lease (a killed process): b takes over once the Lease runs out.
         var stopped = Stopwatch.StartNew();
@@ -67,6 +69,7 @@ public sealed class RemediationLeadershipTests
         Assert.True(takeover < Lease.LeaseDuration + TimeSpan.FromSeconds(3), $"takeover after {takeover.TotalSeconds:F1}s, lease {Lease.LeaseDuration.TotalSeconds}s");
         Assert.Equal("replica-b", h.Api.Leases.Holder("kube-system", "flowwatch-remediation")?[..9]);
         Assert.Equal(1, MetricText.Value(b.Registry, "flowwatch_remediation_leader"));
+        Assert.StartsWith("leadership: leader", b.Leadership.Describe());
 
         // b now remediates, and the pod a already evicted is not evicted again.
         await Eventually.True(() => h.View.Pod("shop", "legacy-7f9c8d6b5-aaaaa") is null, "evicted pod gone from the view");

@@ -47,8 +47,10 @@ public sealed class SimulatedClusterTests
         Assert.Equal("payments", c.AsymmetricPod.Namespace);
         Assert.False(c.AsymmetricPod.OnPrimaryEni);
         Assert.True(c.HealthyLedgerPod.OnPrimaryEni);
-        Assert.Equal(new[] { "a", "b", "c" }, c.StorefrontBackends.Select(p => p.Name[^1..]));
-        Assert.Matches("^storefront-[a-z0-9]{10}-b$", c.FailingBackend.Name);
+        Assert.Equal(3, c.StorefrontBackends.Select(p => p.Name).Distinct().Count());
+        Assert.Same(c.StorefrontBackends[1], c.FailingBackend);
+        Assert.Matches("^storefront-[a-z0-9]{10}-[a-z0-9]{5}$", c.FailingBackend.Name);
+        Assert.All(c.StorefrontBackends, p => Assert.Equal("storefront", FlowWatch.Flows.Workloads.FromPodName(p.Name)));
         Assert.All(c.CoreDns.Pods, p => Assert.Matches("^coredns-[a-z0-9]{10}-[a-z0-9]{5}$", p.Name));
         Assert.Equal(SimulatedCluster.KubeDnsIdentity, c.CoreDns.Identity);
         Assert.Contains("k8s:k8s-app=kube-dns", c.CoreDns.Labels);

@@ -50,8 +50,6 @@ internal sealed class BackendEntry(ServiceEntry service, string pod, RollingCoun
     public bool? Ready;
     /// <summary>Known only from flows (no configuration or EndpointSlice names it).</summary>
     public bool Learned;
-    /// <summary>Place in the detector's age list (learned or known), least recently seen first.</summary>
-    public LinkedListNode<BackendEntry>? AgeNode;
     public DateTimeOffset? LastSeen;
     public Gauge.Child? HealthGauge;
     public Counter.Child[]? HandshakeCounters;

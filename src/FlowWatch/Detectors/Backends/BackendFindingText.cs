@@ -21,14 +21,14 @@ internal static class BackendFindingText
         void Part(HandshakeOutcome outcome, string text)
         {
             var n = c.Total((int)outcome);
-            if (n > 0) parts.Add($"{n} of {hs} handshakes {text}");
+            if (n > 0) parts.Add($"{n} of {hs} handshakes {text} ({Pct(n, hs)})");
         }
         Part(HandshakeOutcome.Refused, "refused (RST)");
         Part(HandshakeOutcome.Dropped, "dropped");
         Part(HandshakeOutcome.Timeout, "timed out (SYN delivered, never answered)");
         Part(HandshakeOutcome.ReplyLost, "lost their reply");
         Part(HandshakeOutcome.IngressLost, "never reached the pod");
-        if (v.Counts.HttpFailures > 0) parts.Add($"{v.Counts.HttpFailures} of {v.Counts.Http} HTTP responses 5xx");
+        if (v.Counts.HttpFailures > 0) parts.Add($"{v.Counts.HttpFailures} of {v.Counts.Http} HTTP responses 5xx ({Pct(v.Counts.HttpFailures, v.Counts.Http)})");
 
         var where = nodePort > 0 ? $"behind node port {nodePort}"
             : svc.LearnedFromFlows ? "(a service reached from outside the cluster; its node port is unknown without cluster state)"
@@ -51,6 +51,9 @@ internal static class BackendFindingText
             ["handshake_failures"] = v.Counts.HandshakeFailures,
             ["http_responses"] = v.Counts.Http,
             ["http_5xx"] = v.Counts.HttpFailures,
+            // Each share beside the counts it is computed from; failure_pct is the worse of the two, which the verdict uses.
+            ["handshake_failure_pct"] = PctOf(v.Counts.HandshakeFailures, hs),
+            ["http_5xx_pct"] = PctOf(v.Counts.HttpFailures, v.Counts.Http),
             ["failure_pct"] = (long)Math.Round(v.FailureRatio * 100),
             ["siblings"] = s.Count,
             ["healthy_siblings"] = s.Healthy,
@@ -86,6 +89,8 @@ internal static class BackendFindingText
     }
 
     private static string Pct(double r) => $"{Math.Round(r * 100):0}%";
+    private static string Pct(long n, long of) => $"{PctOf(n, of)}%";
+    private static long PctOf(long n, long of) => of <= 0 ? 0 : (long)Math.Round(100.0 * n / of);
 
     public static string Span(TimeSpan span) =>
         span.TotalMinutes >= 1 && span.Seconds == 0

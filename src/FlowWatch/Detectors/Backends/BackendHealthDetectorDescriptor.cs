@@ -12,7 +12,7 @@ public static class BackendHealthDetectorDescriptor
         Kinds:
         [
             new(FindingKind.BackendUnhealthy, "backend_unhealthy",
-                ["FlowWatchNodePortBackendUnhealthy", "FlowWatchNodePortServiceNoHealthyBackend"], "FlowWatchBackendUnhealthy"),
+                ["FlowWatchNodePortBackendUnhealthy", "FlowWatchNodePortServiceNoHealthyBackend", "FlowWatchNodePortBackendDegraded"], "FlowWatchBackendUnhealthy"),
         ],
         Flags:
         [

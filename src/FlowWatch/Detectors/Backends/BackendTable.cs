@@ -1,3 +1,4 @@
+using FlowWatch.Detectors.Common;
 using FlowWatch.Detectors.Handshakes;
 using FlowWatch.Flows;
 using FlowWatch.Kubernetes;
@@ -10,25 +11,33 @@ namespace FlowWatch.Detectors.Backends;
 /// The backend set comes from cluster state (ServiceState + ServiceBackendsState), from static configuration until
 /// cluster state names the service, and from flows whose destination_service names a known service. kube-proxy
 /// leaves destination_service empty, so samples are matched to backends by backend IP and target port. At the bound
-/// the flow-learned backend quiet longest goes first. Not thread-safe: the detector holds its lock around every call.
+/// the flow-learned backend quiet longest goes first: two LRUs (learned, known) under one joint bound, the learned one
+/// emptied first. Not thread-safe: the detector holds its lock around every call.
 /// </remarks>
-internal sealed class BackendTable(BackendHealthOptions options)
+internal sealed class BackendTable
 {
     private const int MaxLearnedPorts = 8;
 
-    private readonly BackendHealthOptions _options = options;
+    private readonly BackendHealthOptions _options;
     private readonly Dictionary<(string Ns, string Name), ServiceEntry> _services = new();
     private readonly Dictionary<(string Ns, string Name), ServiceBackendsState> _pendingBackends = new();
     private readonly Dictionary<(IpAddr Ip, int Port), List<BackendEntry>> _index = new();
     private readonly Dictionary<(string Ns, string Pod), List<BackendEntry>> _byPod = new();
-    private readonly LinkedList<BackendEntry> _learnedByAge = new(), _knownByAge = new();
+    // Each holds its backends least recently seen first; their own bound never bites (the joint one below comes first).
+    private readonly BoundedLru<BackendEntry, bool> _learnedByAge, _knownByAge;
     private BackendMetrics? _metrics;
     private bool _clusterServices;
-    private int _backendCount;
+
+    public BackendTable(BackendHealthOptions options)
+    {
+        _options = options;
+        _learnedByAge = new BoundedLru<BackendEntry, bool>(options.MaxBackends, comparer: ReferenceEqualityComparer.Instance);
+        _knownByAge = new BoundedLru<BackendEntry, bool>(options.MaxBackends, comparer: ReferenceEqualityComparer.Instance);
+    }
 
     public long BackendsEvicted { get; private set; }
     public long ServicesIgnored { get; private set; }
-    public int BackendCount => _backendCount;
+    public int BackendCount => _learnedByAge.Count + _knownByAge.Count;
     public IReadOnlyDictionary<(string Ns, string Name), ServiceEntry> Services => _services;
     public IReadOnlyDictionary<(string Ns, string Pod), List<BackendEntry>> ByPod => _byPod;
 
@@ -39,11 +48,7 @@ internal sealed class BackendTable(BackendHealthOptions options)
     public void Touch(BackendEntry b, string node, DateTimeOffset now)
     {
         b.LastSeen = now;
-        if (b.AgeNode is { } n && n.List is { } list && n != list.Last)
-        {
-            list.Remove(n);
-            list.AddLast(n);
-        }
+        (b.Learned ? _learnedByAge : _knownByAge).TryGet(b, out _);
         if (b.Node.Length == 0 && node.Length != 0) b.Node = node;
     }
 
@@ -126,7 +131,20 @@ internal sealed class BackendTable(BackendHealthOptions options)
     private void ApplyPod(PodState p)
     {
         if (!_byPod.TryGetValue((p.Namespace, p.Name), out var list)) return;
-        foreach (var b in list) b.Ready = p.Deleted ? false : p.Ready;
+        foreach (var b in list)
+        {
+            b.Ready = p.Deleted ? false : p.Ready;
+            if (p.Workload.Length != 0) b.Workload = p.Workload;
+        }
+    }
+
+    // A backend added from an EndpointSlice knows only its pod's name, so its workload starts as the name-based guess;
+    // the first flow that names the workload (Cilium's workloads field, or the owner references the enricher adds) corrects it.
+    private static void LearnWorkload(List<BackendEntry> backends, string pod, string workload)
+    {
+        if (workload.Length == 0) return;
+        foreach (var b in backends)
+            if (b.Pod == pod && !string.Equals(b.Workload, workload, StringComparison.Ordinal)) b.Workload = workload;
     }
 
     private ServiceEntry? GetOrAddService(string ns, string name)
@@ -165,15 +183,14 @@ internal sealed class BackendTable(BackendHealthOptions options)
 
     private BackendEntry? AddBackend(ServiceEntry svc, string pod, IpAddr ip, string workload)
     {
-        if (_backendCount >= _options.MaxBackends && !EvictOneBackend()) return null;
+        if (BackendCount >= _options.MaxBackends && !EvictOneBackend()) return null;
         var b = new BackendEntry(svc, pod, new RollingCounters(_options.Window, _options.Bucket, BackendEntry.Slots))
         {
             Ip = ip,
             Workload = workload.Length != 0 ? workload : Workloads.FromPodName(pod),
         };
         svc.Backends[pod] = b;
-        b.AgeNode = _knownByAge.AddLast(b);
-        _backendCount++;
+        _knownByAge.Set(b, true);
         Index(b);
         var podKey = (svc.Namespace, pod);
         if (!_byPod.TryGetValue(podKey, out var list)) _byPod[podKey] = list = [];
@@ -185,8 +202,7 @@ internal sealed class BackendTable(BackendHealthOptions options)
     private bool EvictOneBackend()
     {
         // The flow-learned backend quiet longest goes first; one that cluster state or configuration names only after.
-        var victim = (_learnedByAge.First ?? _knownByAge.First)?.Value;
-        if (victim is null) return false;
+        if (!_learnedByAge.TryPeekOldest(out var victim, out _) && !_knownByAge.TryPeekOldest(out victim, out _)) return false;
         RemoveBackend(victim);
         BackendsEvicted++;
         _metrics?.Evicted("bound");
@@ -202,18 +218,14 @@ internal sealed class BackendTable(BackendHealthOptions options)
     {
         if (b.Learned == learned) return;
         b.Learned = learned;
-        if (b.AgeNode is null) return;
-        (learned ? _knownByAge : _learnedByAge).Remove(b.AgeNode);
-        (learned ? _learnedByAge : _knownByAge).AddLast(b.AgeNode);
+        if ((learned ? _knownByAge : _learnedByAge).Remove(b)) (learned ? _learnedByAge : _knownByAge).Set(b, true);
     }
 
     public void RemoveBackend(BackendEntry b)
     {
-        if (b.AgeNode is not null) (b.Learned ? _learnedByAge : _knownByAge).Remove(b.AgeNode);
-        b.AgeNode = null;
+        (b.Learned ? _learnedByAge : _knownByAge).Remove(b);
         Unindex(b);
         b.Service.Backends.Remove(b.Pod);
-        _backendCount--;
         var podKey = (b.Service.Namespace, b.Pod);
         if (_byPod.TryGetValue(podKey, out var list))
         {
@@ -252,7 +264,11 @@ internal sealed class BackendTable(BackendHealthOptions options)
     public List<BackendEntry>? Resolve(IpAddr ip, int port, ServiceRef service, string podNamespace, string pod, string workload,
         string node, FlowEndpoint client)
     {
-        if (_index.TryGetValue((ip, port), out var list)) return list;
+        if (_index.TryGetValue((ip, port), out var list))
+        {
+            LearnWorkload(list, pod, workload);
+            return list;
+        }
         if (service.IsEmpty || pod.Length == 0) return null;
         var ns = string.IsNullOrEmpty(service.Namespace) ? podNamespace : service.Namespace;
         if (!_services.TryGetValue((ns, service.Name!), out var svc))

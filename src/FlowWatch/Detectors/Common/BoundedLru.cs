@@ -75,6 +75,36 @@ public sealed class BoundedLru<TKey, TValue> where TKey : notnull
         return true;
     }
 
+    /// <summary>The least recent entry, without changing the order (for expiry by age: the oldest goes first).</summary>
+    public bool TryPeekOldest(out TKey key, out TValue value)
+    {
+        if (_order.First is { } first)
+        {
+            (key, value) = first.Value;
+            return true;
+        }
+        key = default!;
+        value = default!;
+        return false;
+    }
+
+    /// <summary>Removes entries, least recent first, while <paramref name="expired"/> holds for the oldest, handing each to
+    /// <paramref name="removed"/> (not counted as evicted); returns how many.</summary>
+    public int RemoveOldestWhile(Func<TKey, TValue, bool> expired, Action<TKey, TValue>? removed = null)
+    {
+        var n = 0;
+        while (_order.First is { } first && expired(first.Value.Key, first.Value.Value))
+        {
+            _order.RemoveFirst();
+            _map.Remove(first.Value.Key);
+            removed?.Invoke(first.Value.Key, first.Value.Value);
+            n++;
+        }
+        return n;
+    }
+
+    public bool ContainsKey(TKey key) => _map.ContainsKey(key);
+
     /// <summary>Least recent first.</summary>
     public IEnumerable<(TKey Key, TValue Value)> Entries => _order;
 

@@ -9,7 +9,7 @@ namespace FlowWatch.Detectors.Dns;
 /// <remarks>
 /// Per flow (pipeline thread, no locks but the pod report's): L7 DNS records from Cilium's proxy and
 /// datapath drops of port-53 packets are counted per client workload. Forwarded requests wait in a
-/// bounded table for their answer (client + query, oldest first); a periodic tick on the event-time
+/// bounded table for their answer (client, source port, query and type: <see cref="DnsKey"/>; oldest first); a periodic tick on the event-time
 /// scheduler expires the unanswered ones as <c>no_answer</c>, then reports every workload whose episode
 /// has reached <see cref="DnsDropOptions.MinDrops"/> to a <see cref="FindingTracker"/>, which resolves
 /// the finding once no drop has come for the quiet period. A denied request and the proxy's REFUSED
@@ -19,9 +19,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
 {
     private readonly DnsDropOptions _options;
     private readonly List<IDisposable> _subscriptions = [];
-    private readonly Dictionary<WorkloadKey, DnsWorkloadState> _workloads = new();
-    private readonly LinkedList<DnsWorkloadState> _lru = new();
-    private readonly List<DnsWorkloadState> _dirty = [];
+    private readonly DnsWorkloadTable _workloads;
     private readonly DnsPendingTable<FlowEndpoint> _pending;
     // A denial shows as a DROPPED request and the proxy's REFUSED answer; whichever comes first is counted
     // and waits here for its partner, which is then not counted again.
@@ -44,6 +42,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         _refusals = new DnsPendingTable<bool>(pairCapacity);
         _pods = new DnsPodStats(_options.PodWindow, _options.MaxTrackedPods);
         _onNoAnswer = OnNoAnswer;
+        _workloads = new DnsWorkloadTable(_options.MaxTrackedWorkloads, () => _metrics!.WorkloadsEvicted.Inc());
         _datapath = new DatapathDnsMatcher(_options.MaxPendingRequests);
     }
 
@@ -69,7 +68,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
     internal int QueuedRequests => _pending.Queued;
 
     public long EvictedPending => _pending.Evicted;
-    public long EvictedWorkloads { get; private set; }
+    public long EvictedWorkloads => _workloads.Evicted;
     public long EvictedPods => _pods.Evicted;
 
     public IObservable<Finding> Attach(DetectorContext context)
@@ -120,7 +119,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
     {
         var now = _scheduler.Now.UtcTicks;
         var client = flow.Source;
-        var key = new DnsKey(flow.SourceIp, client.Pod, dns.Query);
+        var key = DnsKey.OfRequest(flow, dns);
         _pods.CountRequest(client, now);
         if (flow.Verdict == Verdict.Dropped)
         {
@@ -140,7 +139,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
     {
         var now = _scheduler.Now.UtcTicks;
         var client = flow.Destination;
-        var key = new DnsKey(flow.DestinationIp, client.Pod, dns.Query);
+        var key = DnsKey.OfAnswer(flow, dns);
         var slot = DnsRcodes.Slot(dns.Rcode);
         _metrics!.CountAnswer(WorkloadKey.Of(client), slot);
         _pods.CountAnswer(client, now, slot);
@@ -176,7 +175,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
 
     private void CountLookup(FlowEndpoint client)
     {
-        if (_workloads.TryGetValue(WorkloadKey.Of(client), out var s) && s.Active) s.Lookups++;
+        if (_workloads.TryPeek(WorkloadKey.Of(client), out var s) && s.Active) s.Lookups++;
     }
 
     private DnsWorkloadState? CountDrop(FlowEndpoint client, int reason, string query, string node)
@@ -185,7 +184,7 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         var key = WorkloadKey.Of(client);
         _metrics!.CountDrop(key, reason);
         if (_pods.CountDrop(client, now, reason)) _metrics.PodsEvicted.Inc();
-        var s = Touch(key, now);
+        var s = _workloads.Touch(key, now);
         if (!s.Active || now - s.LastDropTicks > _options.QuietPeriod.Ticks) s.StartEpisode(now);
         s.LastDropTicks = now;
         s.Drops[reason]++;
@@ -194,39 +193,8 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         s.AddName(query, _options.MaxNamesPerWorkload);
         s.AddPod(client.Display);
         s.AddNode(node);
-        if (!s.Dirty) { s.Dirty = true; _dirty.Add(s); }
+        _workloads.MarkDirty(s);
         return s;
-    }
-
-    private DnsWorkloadState Touch(WorkloadKey key, long now)
-    {
-        if (_workloads.TryGetValue(key, out var s))
-        {
-            _lru.Remove(s.LruNode!);
-            _lru.AddLast(s.LruNode!);
-        }
-        else
-        {
-            if (_workloads.Count >= _options.MaxTrackedWorkloads)
-            {
-                var oldest = _lru.First!.Value;
-                Forget(oldest);
-                EvictedWorkloads++;
-                _metrics!.WorkloadsEvicted.Inc();
-            }
-            s = new DnsWorkloadState(key);
-            s.LruNode = _lru.AddLast(s);
-            _workloads[key] = s;
-        }
-        s.LastActivityTicks = now;
-        return s;
-    }
-
-    private void Forget(DnsWorkloadState s)
-    {
-        _workloads.Remove(s.Key);
-        _lru.Remove(s.LruNode!);
-        s.Dirty = false;
     }
 
     /// <summary>Expires timeouts, reports workloads with new drops, forgets quiet state. Runs on the scheduler.</summary>
@@ -239,104 +207,21 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
         _refusals.Expire(now - _options.NoAnswerTimeout.Ticks, null);
         SetPending();
 
-        if (_dirty.Count > 0)
+        _workloads.DrainDirty(s =>
         {
-            foreach (var s in _dirty)
-            {
-                if (!s.Dirty) continue;
-                s.Dirty = false;
-                if (s.TotalDrops >= _options.MinDrops) _tracker!.Report(BuildFinding(s));
-            }
-            _dirty.Clear();
-        }
+            if (s.TotalDrops >= _options.MinDrops) _tracker!.Report(DnsFindingText.Build(s, _options, _scheduler.Now));
+        });
 
         // Keep a workload while its finding may still be open, so its resolution can end the episode.
         var idleCutoff = now - 2 * _options.QuietPeriod.Ticks;
-        while (_lru.First is { } first && first.Value.LastActivityTicks < idleCutoff) Forget(first.Value);
+        _workloads.ExpireIdle(idleCutoff);
         _pods.Expire(now);
     }
 
     private void OnResolved(Finding finding)
     {
         var key = new WorkloadKey(finding.Subject.Namespace, finding.Subject.Workload);
-        if (_workloads.TryGetValue(key, out var s)) s.EndEpisode();
-    }
-
-    private Finding BuildFinding(DnsWorkloadState s)
-    {
-        var total = s.TotalDrops;
-        var lookups = Math.Max(s.Lookups, total);
-        var ratio = lookups == 0 ? 1 : (double)total / lookups;
-        var severity = total >= _options.CriticalDrops || ratio >= _options.CriticalRatio ? Severity.Critical : Severity.Warning;
-        var evidence = new Dictionary<string, long>(StringComparer.Ordinal) { ["lookups"] = lookups };
-        for (var i = 0; i < DnsDropReason.Count; i++)
-            if (s.Drops[i] != 0) evidence[DnsDropReason.Names[i]] = s.Drops[i];
-        var noAnswer = s.Drops[DnsDropReason.NoAnswer];
-        if (noAnswer > 0)
-        {
-            // Where the no-answers were seen: through the DNS proxy (L7 records) or from L3/L4 flows only.
-            evidence["visibility_proxy"] = noAnswer - s.NoAnswerDatapath;
-            evidence["visibility_datapath"] = s.NoAnswerDatapath;
-            evidence["retried"] = s.NoAnswerRetried;
-        }
-        var top = s.TopNames(_options.TopNames);
-        var details = new List<string>
-        {
-            $"{total} of {lookups} lookups lost ({ratio:P0}) since {new DateTimeOffset(s.EpisodeStartTicks, TimeSpan.Zero):u}",
-        };
-        if (top.Count > 0)
-            details.Add("top queried names: " + string.Join(", ", top.Select(p => $"{p.Key} ({p.Value})")) +
-                        (s.OtherNames > 0 ? $", {s.OtherNames} more lookups of other names" : ""));
-        if (s.DatapathReasons.Count > 0)
-            details.Add("datapath drop reasons: " + string.Join(", ",
-                s.DatapathReasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} ({p.Value})")));
-        if (s.NoAnswerDatapath > 0)
-            details.Add($"{s.NoAnswerDatapath} unanswered lookups seen in L3/L4 flows only (no DNS proxy visibility, so no query names)" +
-                        (s.NoAnswerRetried > 0 ? $"; the client retried {s.NoAnswerRetried} of them (the A/AAAA race: one reply lost, the resolver waits its timeout)" : ""));
-        if (s.SamplePods.Count > 0) details.Add("sample pods: " + string.Join(", ", s.SamplePods));
-        if (s.Nodes.Count > 0) details.Add("seen on nodes: " + string.Join(", ", s.Nodes));
-        return new Finding(
-            Id: $"{Finding.KindName(FindingKind.DnsDrops)}/{s.Key.Namespace}/{s.Key.Workload}",
-            Kind: FindingKind.DnsDrops,
-            Severity: severity,
-            State: FindingState.Open,
-            Subject: new FindingSubject(Namespace: s.Key.Namespace, Workload: s.Key.Workload),
-            Evidence: evidence,
-            FirstSeen: new DateTimeOffset(s.EpisodeStartTicks, TimeSpan.Zero),
-            LastSeen: _scheduler.Now,
-            Summary: Summarize(s, top),
-            Details: details);
-    }
-
-    private string Summarize(DnsWorkloadState s, IReadOnlyList<KeyValuePair<string, long>> top)
-    {
-        var main = 0;
-        for (var i = 1; i < DnsDropReason.Count; i++)
-            if (s.Drops[i] > s.Drops[main]) main = i;
-        var n = s.Drops[main];
-        var topText = top.Count > 0 ? $" (top: {top[0].Key})" : "";
-        var text = main switch
-        {
-            DnsDropReason.PolicyDeniedProxy =>
-                $"{s.Key}: {n} DNS lookups denied by FQDN policy in the DNS proxy{topText} — check the toFQDNs rules of the policies selecting this workload",
-            DnsDropReason.DatapathPolicyDenied =>
-                $"{s.Key}: {n} DNS packets to port 53 dropped by L3/L4 policy ({TopReason(s)}) — allow egress to kube-dns on UDP and TCP 53 in the policies selecting this workload",
-            DnsDropReason.DatapathOther =>
-                $"{s.Key}: {n} DNS packets to port 53 dropped in the datapath ({TopReason(s)}) — check the Cilium agent and its drop reason on the node",
-            _ =>
-                $"{s.Key}: {n} DNS lookups got no answer within {_options.NoAnswerTimeout.TotalSeconds:0.#} s{topText} — check kube-dns/CoreDNS health and its upstream resolvers",
-        };
-        var others = s.TotalDrops - n;
-        return others > 0 ? $"{text}; plus {others} lost for other reasons" : text;
-    }
-
-    private static string TopReason(DnsWorkloadState s)
-    {
-        string best = "UNKNOWN";
-        long max = -1;
-        foreach (var (reason, count) in s.DatapathReasons)
-            if (count > max) { best = reason; max = count; }
-        return best;
+        if (_workloads.TryPeek(key, out var s)) s.EndEpisode();
     }
 
     public object? DescribePod(string @namespace, string pod) => _pods.Describe(@namespace, pod);

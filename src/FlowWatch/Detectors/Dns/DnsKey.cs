@@ -2,8 +2,21 @@ using FlowWatch.Flows;
 
 namespace FlowWatch.Detectors.Dns;
 
-/// <summary>Who asked what: a client (IP and pod name) and a query name; pairs requests with answers.</summary>
-internal readonly record struct DnsKey(IpAddr Client, string Pod, string Query);
+/// <summary>Who asked what: a client (IP, pod name and source port), a query name and its type; pairs requests with answers.</summary>
+/// <remarks>
+/// Hubble's DNS record has no DNS message id, so the client's source port (L7 DNS flows carry the L4 tuple; the answer
+/// goes back to it) and the query type stand in for it: two concurrent lookups of one name from one pod use two sockets,
+/// and glibc's parallel A and AAAA from one socket differ in type, so each answer meets its own request. Where a record
+/// carries neither (port 0, no type), requests and answers still pair oldest first.
+/// </remarks>
+internal readonly record struct DnsKey(IpAddr Client, string Pod, string Query, ushort ClientPort = 0, string QType = "")
+{
+    /// <summary>The key of a request record: the client is the source.</summary>
+    public static DnsKey OfRequest(FlowRecord f, DnsRecord dns) => new(f.SourceIp, f.Source.Pod, dns.Query, f.SourcePort, dns.QType);
+
+    /// <summary>The key of an answer record: the client is the destination.</summary>
+    public static DnsKey OfAnswer(FlowRecord f, DnsRecord dns) => new(f.DestinationIp, f.Destination.Pod, dns.Query, f.DestinationPort, dns.QType);
+}
 
 /// <summary>A workload as it appears in labels and finding subjects (never empty strings).</summary>
 internal readonly record struct WorkloadKey(string Namespace, string Workload)

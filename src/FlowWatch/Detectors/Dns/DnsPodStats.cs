@@ -1,3 +1,4 @@
+using FlowWatch.Detectors.Common;
 using FlowWatch.Flows;
 
 namespace FlowWatch.Detectors.Dns;
@@ -20,16 +21,13 @@ internal sealed class DnsPodStats
         public readonly long[] BucketIds = new long[Buckets];
         public readonly int[] Counts = new int[Buckets * Width];
         public long LastSeenTicks;
-        public LinkedListNode<PodKey>? LruNode;
     }
 
     private readonly record struct PodKey(string Namespace, string Pod);
 
     private readonly object _gate = new();
-    private readonly Dictionary<PodKey, PodCounts> _pods = new();
-    private readonly LinkedList<PodKey> _lru = new();
+    private readonly BoundedLru<PodKey, PodCounts> _pods;
     private readonly long _bucketTicks;
-    private readonly int _capacity;
     private readonly TimeSpan _window;
     private long _nowTicks;
 
@@ -37,10 +35,13 @@ internal sealed class DnsPodStats
     {
         _window = window;
         _bucketTicks = Math.Max(1, window.Ticks / Buckets);
-        _capacity = capacity;
+        _pods = new BoundedLru<PodKey, PodCounts>(capacity);
     }
 
-    public long Evicted { get; private set; }
+    public long Evicted
+    {
+        get { lock (_gate) return _pods.Evicted; }
+    }
 
     public int Count
     {
@@ -62,25 +63,9 @@ internal sealed class DnsPodStats
         {
             if (ticks > _nowTicks) _nowTicks = ticks;
             var key = new PodKey(pod.Namespace, pod.Pod);
-            if (!_pods.TryGetValue(key, out var c))
-            {
-                if (_pods.Count >= _capacity)
-                {
-                    var oldest = _lru.First!;
-                    _pods.Remove(oldest.Value);
-                    _lru.RemoveFirst();
-                    Evicted++;
-                    evicted = true;
-                }
-                c = new PodCounts();
-                _pods[key] = c;
-                c.LruNode = _lru.AddLast(key);
-            }
-            else
-            {
-                _lru.Remove(c.LruNode!);
-                _lru.AddLast(c.LruNode!);
-            }
+            var before = _pods.Evicted;
+            var c = _pods.GetOrAdd(key, static _ => new PodCounts());
+            evicted = _pods.Evicted != before;
             c.LastSeenTicks = ticks;
             var bucket = ticks / _bucketTicks;
             var slot = (int)(bucket % Buckets);
@@ -101,11 +86,7 @@ internal sealed class DnsPodStats
         {
             if (nowTicks > _nowTicks) _nowTicks = nowTicks;
             var cutoff = nowTicks - _window.Ticks;
-            while (_lru.First is { } first && _pods[first.Value].LastSeenTicks < cutoff)
-            {
-                _pods.Remove(first.Value);
-                _lru.RemoveFirst();
-            }
+            _pods.RemoveOldestWhile((_, c) => c.LastSeenTicks < cutoff);
         }
     }
 
@@ -118,7 +99,7 @@ internal sealed class DnsPodStats
     {
         lock (_gate)
         {
-            if (!_pods.TryGetValue(new PodKey(ns, pod), out var c)) return null;
+            if (!_pods.TryPeek(new PodKey(ns, pod), out var c)) return null;
             var current = _nowTicks / _bucketTicks;
             var sums = new long[Width];
             for (var slot = 0; slot < Buckets; slot++)

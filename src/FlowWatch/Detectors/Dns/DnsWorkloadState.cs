@@ -12,7 +12,6 @@ internal sealed class DnsWorkloadState(WorkloadKey key)
     public const int MaxNodes = 5;
 
     public readonly WorkloadKey Key = key;
-    public LinkedListNode<DnsWorkloadState>? LruNode;
     public long LastActivityTicks;
 
     public bool Active;

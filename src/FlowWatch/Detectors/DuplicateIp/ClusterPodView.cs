@@ -1,3 +1,4 @@
+using FlowWatch.Detectors.Common;
 using FlowWatch.Flows;
 using FlowWatch.Kubernetes;
 
@@ -19,11 +20,11 @@ internal sealed class ClusterPodView(DuplicateIpOptions options)
     private readonly Dictionary<string, DateTimeOffset?> _agents = new(StringComparer.Ordinal);
     private readonly Dictionary<PodKey, long> _noCepSince = new();
     private readonly Dictionary<IpAddr, int> _hostNetworkIps = new();
-    private readonly Dictionary<PodKey, long> _recentlyDeleted = new();
-    private readonly Queue<(PodKey Key, long At)> _deletedOrder = new();
+    private readonly BoundedLru<PodKey, long> _recentlyDeleted = new(options.MaxRecentlyDeleted);
+    private long _shed;
 
-    /// <summary>Pods or CiliumEndpoints not held because a bound was reached.</summary>
-    public long Shed { get; private set; }
+    /// <summary>Pods, CiliumEndpoints, agents or remembered deletions not held because a bound was reached.</summary>
+    public long Shed { get { lock (_gate) return _shed + _recentlyDeleted.Evicted; } }
 
     public int Pods { get { lock (_gate) return _pods.Count; } }
     public int Endpoints { get { lock (_gate) return _ceps.Count; } }
@@ -44,7 +45,7 @@ internal sealed class ClusterPodView(DuplicateIpOptions options)
                 case CiliumAgentState a:
                     if (a.Deleted) _agents.Remove(a.Node);
                     else if (_agents.Count < options.MaxNodeLabels || _agents.ContainsKey(a.Node)) _agents[a.Node] = a.ReadySince;
-                    else Shed++;
+                    else _shed++;
                     break;
             }
         }
@@ -65,7 +66,7 @@ internal sealed class ClusterPodView(DuplicateIpOptions options)
             goneIp = old is not null && !old.Ip.IsNone ? old.Ip : p.Ip;
             return;
         }
-        if (old is null && _pods.Count >= options.MaxPods) { Shed++; return; }
+        if (old is null && _pods.Count >= options.MaxPods) { _shed++; return; }
         _recentlyDeleted.Remove(key);
         _pods[key] = p;
         Index(key, p, now);
@@ -112,39 +113,17 @@ internal sealed class ClusterPodView(DuplicateIpOptions options)
                 _noCepSince.TryAdd(key, now);
             return;
         }
-        if (!_ceps.ContainsKey(key) && _ceps.Count >= options.MaxPods) { Shed++; return; }
+        if (!_ceps.ContainsKey(key) && _ceps.Count >= options.MaxPods) { _shed++; return; }
         _ceps[key] = c;
         _noCepSince.Remove(key);
     }
 
-    private void RememberDeleted(PodKey key, long now)
-    {
-        if (_recentlyDeleted.Count >= options.MaxRecentlyDeleted && _deletedOrder.Count > 0)
-        {
-            var (oldest, at) = _deletedOrder.Dequeue();
-            if (_recentlyDeleted.TryGetValue(oldest, out var t) && t == at) _recentlyDeleted.Remove(oldest);
-        }
-        _recentlyDeleted[key] = now;
-        _deletedOrder.Enqueue((key, now));
-    }
+    private void RememberDeleted(PodKey key, long now) => _recentlyDeleted.Set(key, now);
 
     /// <summary>Forgets deletions older than <paramref name="cutoff"/>.</summary>
     public void Expire(long cutoff)
     {
-        lock (_gate)
-        {
-            while (_deletedOrder.Count > 0 && _deletedOrder.Peek().At < cutoff)
-            {
-                var (key, at) = _deletedOrder.Dequeue();
-                if (_recentlyDeleted.TryGetValue(key, out var t) && t == at) _recentlyDeleted.Remove(key);
-            }
-            // Stale queue entries of re-deleted pods must not let the queue outgrow the map.
-            while (_deletedOrder.Count > 2 * Math.Max(_recentlyDeleted.Count, 1) + 16)
-            {
-                var (key, at) = _deletedOrder.Dequeue();
-                if (_recentlyDeleted.TryGetValue(key, out var t) && t == at) _recentlyDeleted.Remove(key);
-            }
-        }
+        lock (_gate) _recentlyDeleted.RemoveOldestWhile((_, at) => at < cutoff);
     }
 
     public bool WasRecentlyDeleted(string ns, string pod)

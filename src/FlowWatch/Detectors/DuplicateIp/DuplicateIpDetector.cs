@@ -160,7 +160,7 @@ public sealed class DuplicateIpDetector : IDetector, IPodInsight
         foreach (var ip in _view.ConflictIps(now - grace))
         {
             var pods = _view.RunningOn(ip);
-            if (pods.Count >= 2) conflicts[ip] = Conflict(ip, pods, "cluster", 0);
+            if (pods.Count >= 2) conflicts[ip] = DuplicateIpPolicy.Conflict(ip, pods, "cluster", 0);
         }
         var unmanaged = new Dictionary<IpAddr, UnmanagedEndpoint>();
         foreach (var (ip, u) in _view.UnmanagedPods(now, grace)) unmanaged[ip] = u;
@@ -185,12 +185,12 @@ public sealed class DuplicateIpDetector : IDetector, IPodInsight
 
         foreach (var (ip, c) in conflicts)
         {
-            _tracker!.Report(ConflictFinding(c));
+            _tracker!.Report(DuplicateIpText.ConflictFinding(c, _scheduler.Now));
             _conflicts[ip] = c;
         }
         foreach (var (ip, u) in unmanaged)
         {
-            _tracker!.Report(UnmanagedFinding(u));
+            _tracker!.Report(DuplicateIpText.UnmanagedFinding(u, _scheduler.Now));
             _unmanaged[ip] = u;
         }
         PruneAndMeasure();
@@ -202,19 +202,15 @@ public sealed class DuplicateIpDetector : IDetector, IPodInsight
         var open = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in _tracker!.Open) open.Add(f.Id);
         foreach (var ip in _conflicts.Keys.ToList())
-            if (!open.Contains(ConflictId(_conflicts[ip].Ip))) _conflicts.Remove(ip);
+            if (!open.Contains(DuplicateIpText.ConflictId(_conflicts[ip].Ip))) _conflicts.Remove(ip);
         foreach (var ip in _unmanaged.Keys.ToList())
-            if (!open.Contains(UnmanagedId(_unmanaged[ip].Ip))) _unmanaged.Remove(ip);
+            if (!open.Contains(DuplicateIpText.UnmanagedId(_unmanaged[ip].Ip))) _unmanaged.Remove(ip);
         var byNode = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var u in _unmanaged.Values) byNode[u.Node] = byNode.GetValueOrDefault(u.Node) + 1;
         _metrics!.DuplicateIps.Set(_conflicts.Count);
         _metrics.SetUnmanaged(byNode);
         Publish(_conflicts.Values.ToList(), _unmanaged.Values.ToList());
     }
-
-    private static string ConflictId(string ip) => $"{Finding.KindName(FindingKind.DuplicateIp)}/{ip}";
-
-    private static string UnmanagedId(string ip) => $"{Finding.KindName(FindingKind.UnmanagedPod)}/{ip}";
 
     private void MergeFlowConflict(Dictionary<IpAddr, IpConflict> conflicts, IpOwnership e)
     {
@@ -225,9 +221,9 @@ public sealed class DuplicateIpDetector : IDetector, IPodInsight
             var pods = known.Pods.Select(p => Enrich(p, e.A!) ?? Enrich(p, e.B!) ?? p).ToList();
             foreach (var f in new[] { a, b })
                 if (!pods.Any(p => p.Namespace == f.Namespace && p.Name == f.Name)) pods.Add(f);
-            conflicts[e.Ip] = Conflict(e.Ip, pods, "cluster+flows", e.Alternations);
+            conflicts[e.Ip] = DuplicateIpPolicy.Conflict(e.Ip, pods, "cluster+flows", e.Alternations);
         }
-        else conflicts[e.Ip] = Conflict(e.Ip, [a, b], "flows", e.Alternations);
+        else conflicts[e.Ip] = DuplicateIpPolicy.Conflict(e.Ip, [a, b], "flows", e.Alternations);
     }
 
     private static ConflictPod? Enrich(ConflictPod p, PodClaim c) =>
@@ -258,51 +254,6 @@ public sealed class DuplicateIpDetector : IDetector, IPodInsight
             if (best is not null) managed = FromFlows(best);
         }
         unmanaged[e.Ip] = new UnmanagedEndpoint(e.Ip.ToString(), node, pod, managed, e.UnmanagedFlows, pod?.Managed == false, ready);
-    }
-
-    private static IpConflict Conflict(IpAddr ip, IReadOnlyList<ConflictPod> pods, string sources, long alternations)
-    {
-        var candidate = ChooseDeleteCandidate(pods);
-        var node = candidate?.Node is { Length: > 0 } n ? n : pods.FirstOrDefault(p => p.Node.Length != 0)?.Node ?? "";
-        return new IpConflict(ip.ToString(), node, pods, candidate, sources, alternations);
-    }
-
-    /// <summary>The pod without a CiliumEndpoint beside one with; else the only one started before its agent.</summary>
-    internal static ConflictPod? ChooseDeleteCandidate(IReadOnlyList<ConflictPod> pods)
-    {
-        var notManaged = pods.Where(p => p.Managed == false).ToList();
-        if (notManaged.Count == 1 && pods.Any(p => p.Managed == true)) return notManaged[0];
-        var early = pods.Where(p => p.StartedBeforeAgent == true).ToList();
-        if (early.Count == 1) return early[0];
-        return notManaged.Count == 1 ? notManaged[0] : null;
-    }
-
-    private Finding ConflictFinding(IpConflict c)
-    {
-        var subject = c.DeleteCandidate ?? c.Pods[0];
-        var other = c.Pods.FirstOrDefault(p => !ReferenceEquals(p, subject));
-        var evidence = new Dictionary<string, long>(StringComparer.Ordinal) { ["pods"] = c.Pods.Count };
-        if (c.Sources.Contains("cluster")) evidence["cluster_state"] = 1;
-        if (c.Sources.Contains("flows")) evidence["alternations"] = c.Alternations;
-        return new Finding(
-            ConflictId(c.Ip), FindingKind.DuplicateIp, Severity.Critical, FindingState.Open,
-            new FindingSubject(Namespace: subject.Namespace, Pod: subject.Name, Ip: c.Ip, Node: c.Node,
-                OtherPod: other is null ? "" : other.Display),
-            evidence, default, _scheduler.Now, DuplicateIpText.ConflictSummary(c), DuplicateIpText.ConflictDetails(c));
-    }
-
-    private Finding UnmanagedFinding(UnmanagedEndpoint u)
-    {
-        var evidence = new Dictionary<string, long>(StringComparer.Ordinal);
-        if (u.UnmanagedFlows > 0) evidence["unmanaged_flows"] = u.UnmanagedFlows;
-        if (u.NoCiliumEndpoint) evidence["no_cilium_endpoint"] = 1;
-        if (u.Pod?.StartedBeforeAgent == true) evidence["started_before_agent"] = 1;
-        var severity = u.ManagedOwner is not null ? Severity.Critical : Severity.Warning;
-        return new Finding(
-            UnmanagedId(u.Ip), FindingKind.UnmanagedPod, severity, FindingState.Open,
-            new FindingSubject(Namespace: u.Pod?.Namespace ?? "", Pod: u.Pod?.Name ?? "", Ip: u.Ip, Node: u.Node,
-                OtherPod: u.ManagedOwner?.Display ?? ""),
-            evidence, default, _scheduler.Now, DuplicateIpText.UnmanagedSummary(u), DuplicateIpText.UnmanagedDetails(u));
     }
 
     private void Publish(List<IpConflict> conflicts, List<UnmanagedEndpoint> unmanaged)

@@ -1,8 +1,44 @@
+using FlowWatch.Findings;
+
 namespace FlowWatch.Detectors.DuplicateIp;
 
 /// <summary>The words of duplicate-IP and unmanaged-pod findings: what is wrong, which pod, what to run.</summary>
 internal static class DuplicateIpText
 {
+    public static string ConflictId(string ip) => $"{Finding.KindName(FindingKind.DuplicateIp)}/{ip}";
+
+    public static string UnmanagedId(string ip) => $"{Finding.KindName(FindingKind.UnmanagedPod)}/{ip}";
+
+    /// <summary>The Critical duplicate_ip finding for a conflict, naming the pod to delete when one is known.</summary>
+    public static Finding ConflictFinding(IpConflict c, DateTimeOffset now)
+    {
+        var subject = c.DeleteCandidate ?? c.Pods[0];
+        var other = c.Pods.FirstOrDefault(p => !ReferenceEquals(p, subject));
+        var evidence = new Dictionary<string, long>(StringComparer.Ordinal) { ["pods"] = c.Pods.Count };
+        if (c.Sources.Contains("cluster")) evidence["cluster_state"] = 1;
+        if (c.Sources.Contains("flows")) evidence["alternations"] = c.Alternations;
+        return new Finding(
+            ConflictId(c.Ip), FindingKind.DuplicateIp, Severity.Critical, FindingState.Open,
+            new FindingSubject(Namespace: subject.Namespace, Pod: subject.Name, Ip: c.Ip, Node: c.Node,
+                OtherPod: other is null ? "" : other.Display),
+            evidence, default, now, ConflictSummary(c), ConflictDetails(c));
+    }
+
+    /// <summary>The unmanaged_pod finding: Critical when a managed pod holds the same IP, else Warning.</summary>
+    public static Finding UnmanagedFinding(UnmanagedEndpoint u, DateTimeOffset now)
+    {
+        var evidence = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (u.UnmanagedFlows > 0) evidence["unmanaged_flows"] = u.UnmanagedFlows;
+        if (u.NoCiliumEndpoint) evidence["no_cilium_endpoint"] = 1;
+        if (u.Pod?.StartedBeforeAgent == true) evidence["started_before_agent"] = 1;
+        var severity = u.ManagedOwner is not null ? Severity.Critical : Severity.Warning;
+        return new Finding(
+            UnmanagedId(u.Ip), FindingKind.UnmanagedPod, severity, FindingState.Open,
+            new FindingSubject(Namespace: u.Pod?.Namespace ?? "", Pod: u.Pod?.Name ?? "", Ip: u.Ip, Node: u.Node,
+                OtherPod: u.ManagedOwner?.Display ?? ""),
+            evidence, default, now, UnmanagedSummary(u), UnmanagedDetails(u));
+    }
+
     public static string DeleteCommand(ConflictPod p) => $"kubectl delete pod -n {p.Namespace} {p.Name}";
 
     public static string ConflictSummary(IpConflict c)

@@ -16,7 +16,6 @@ internal sealed class IpOwnership(Flows.IpAddr ip)
     public long UnmanagedLast;
     public string UnmanagedNode = "";
     public bool Suspect;
-    public LinkedListNode<IpOwnership>? LruNode;
 
     /// <summary>The pod the last flow named, seen again: the common case, no bookkeeping beyond counts.</summary>
     public bool TryRepeat(string ns, string pod, uint identity, string node, long now)

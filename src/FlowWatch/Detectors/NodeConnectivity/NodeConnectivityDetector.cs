@@ -116,13 +116,14 @@ public sealed class NodeConnectivityDetector : IDetector
         _cluster.Add(h.DecidedAt, failed ? 1 : 0);
         if (serverNode is not null)
             Count(serverNode, NodeDirection.In, failed, h.DecidedAt, h.ServerNamespace, h.ServerWorkload,
-                failed ? (client.IsPod ? client.Display : h.ClientIp.ToString()) : null);
+                failed ? (client.IsPod ? client.Display : h.ClientIp.ToString()) : null, clientNode);
         if (clientNode is not null && clientNode != serverNode)
             Count(clientNode, NodeDirection.Out, failed, h.DecidedAt, client.Namespace, client.Workload,
-                failed ? (h.ServerPod.Length != 0 ? $"{h.ServerNamespace}/{h.ServerPod}" : h.ServerIp.ToString()) : null);
+                failed ? (h.ServerPod.Length != 0 ? $"{h.ServerNamespace}/{h.ServerPod}" : h.ServerIp.ToString()) : null, serverNode);
     }
 
-    private void Count(string nodeName, NodeDirection direction, bool failed, DateTimeOffset at, string ns, string workload, string? peer)
+    private void Count(string nodeName, NodeDirection direction, bool failed, DateTimeOffset at, string ns, string workload, string? peer,
+        string? peerNode)
     {
         var node = _nodes.GetOrAdd(nodeName, name =>
         {
@@ -133,6 +134,7 @@ public sealed class NodeConnectivityDetector : IDetector
         node.LastSeen = at;
         var slot = NodeState.Slot(direction, failed);
         node.Counts.Add(at, slot);
+        node.Past.Add(at, failed ? 1 : 0);
         node.Handshakes?[slot].Inc();
         if (workload.Length != 0)
         {
@@ -142,6 +144,7 @@ public sealed class NodeConnectivityDetector : IDetector
             _workloadEvictions += node.Workloads.Evicted - before;
         }
         if (peer is not null) node.FailingPeers.Set(peer, at);
+        if (failed && peerNode is not null && peerNode != nodeName) node.FailingPeerNodes.Set(peerNode, at);
     }
 
     private NodeCounts CountsOf(NodeState n)
@@ -160,12 +163,20 @@ public sealed class NodeConnectivityDetector : IDetector
         var peers = 0;
         foreach (var (_, at) in n.FailingPeers.Entries)
             if (at > since) peers++;
+        var peerNodes = 0;
+        foreach (var (_, at) in n.FailingPeerNodes.Entries)
+            if (at > since) peerNodes++;
         _cluster.AdvanceTo(_now);
         long inTotal = n.Total(NodeDirection.In), inFailed = n.Failed(NodeDirection.In);
         long outTotal = n.Total(NodeDirection.Out), outFailed = n.Failed(NodeDirection.Out);
         var elsewhereTotal = Math.Max(0, _cluster.Total(0) + _cluster.Total(1) - inTotal - outTotal);
         var elsewhereFailed = Math.Max(0, _cluster.Total(1) - inFailed - outFailed);
-        return new NodeCounts(inTotal, inFailed, outTotal, outFailed, failing, active, peers, elsewhereTotal, elsewhereFailed);
+        // The past before the window: the long window less the short one it contains.
+        n.Past.AdvanceTo(_now);
+        var pastTotal = Math.Max(0, n.Past.Total(0) + n.Past.Total(1) - inTotal - outTotal);
+        var pastFailed = Math.Max(0, n.Past.Total(1) - inFailed - outFailed);
+        return new NodeCounts(inTotal, inFailed, outTotal, outFailed, failing, active, peers, elsewhereTotal, elsewhereFailed,
+            pastTotal, pastFailed, peerNodes);
     }
 
     private void Evaluate(DateTimeOffset now)
@@ -180,7 +191,7 @@ public sealed class NodeConnectivityDetector : IDetector
             {
                 node.Open = true;
                 _tracker!.Report(NodeConnectivityText.Collapse(name, counts, SamplePeersOf(node), FailingWorkloadsOf(node),
-                    _agents.TryPeek(name, out var agent) ? agent : null, _options.Window, _now));
+                    _agents.TryPeek(name, out var agent) ? agent : null, _options, _now));
             }
             else if (node.Open && verdict == NodeVerdict.Connected)
             {

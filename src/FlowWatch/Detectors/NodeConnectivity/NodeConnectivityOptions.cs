@@ -29,6 +29,14 @@ public sealed record NodeConnectivityOptions
     /// <see cref="MinHandshakes"/> of them): when every node fails, the problem is not one node. The default is 0.2.</summary>
     public double HealthyElsewhereRatio { get; init; } = 0.2;
 
+    /// <summary>The node's own recent past, kept beside the window in <see cref="PastBucket"/>-sized buckets: what the node did
+    /// before the window is the comparison when the rest of the cluster carries too little traffic to compare with (every
+    /// handshake touches this node, as when it hosts every server). The default is 10 minutes.</summary>
+    public TimeSpan Past { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The default is 30 seconds.</summary>
+    public TimeSpan PastBucket { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>An open finding resolves once the node's failure share in the window falls under this, with at least
     /// <see cref="MinHandshakes"/> / 2 completed handshakes. The default is 0.2.</summary>
     public double RecoveredRatio { get; init; } = 0.2;
@@ -48,6 +56,8 @@ public sealed record NodeConnectivityOptions
     public void Validate()
     {
         if (Bucket <= TimeSpan.Zero || Window < Bucket) throw new ArgumentException("node connectivity: Window must be at least one Bucket");
+        if (PastBucket <= TimeSpan.Zero || Past < PastBucket || Past <= Window)
+            throw new ArgumentException("node connectivity: Past must be at least one PastBucket and longer than Window");
         if (EvaluateEvery <= TimeSpan.Zero) throw new ArgumentException("node connectivity: EvaluateEvery must be positive");
         if (MinHandshakes < 1 || MinWorkloads < 1 || MinPeers < 1) throw new ArgumentException("node connectivity: minimums must be at least 1");
         if (!(CollapseRatio > 0 && CollapseRatio <= 1)) throw new ArgumentException("node connectivity: CollapseRatio must be in (0, 1]");

@@ -7,8 +7,9 @@ namespace FlowWatch.Detectors.NodeConnectivity;
 internal static class NodeConnectivityText
 {
     public static Finding Collapse(string node, in NodeCounts c, IReadOnlyList<string> peers, IReadOnlyList<string> workloads,
-        AgentInfo? agent, TimeSpan window, DateTimeOffset now)
+        AgentInfo? agent, NodeConnectivityOptions o, DateTimeOffset now)
     {
+        TimeSpan window = o.Window, past = o.Past;
         var agentText = agent is { } a && a.Pod.Length != 0
             ? $" The Cilium agent on the node is kube-system/{a.Pod}" + (a.ReadySince is { } r ? $", ready since {r.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z ({Ago(now - r)} ago)." : ", not ready.")
             : agent is { ReadySince: { } since } ? $" The Cilium agent on the node has been ready since {since.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z ({Ago(now - since)} ago)."
@@ -18,8 +19,12 @@ internal static class NodeConnectivityText
             : $"`kubectl -n kube-system delete pod -l k8s-app=cilium --field-selector spec.nodeName={node}`";
         var summary =
             $"Node {node} has lost pod connectivity: {Share(c.InFailed, c.InTotal)} handshakes to its pods and {Share(c.OutFailed, c.OutTotal)} from them " +
-            $"failed in the last {Span(window)}, across {c.FailingWorkloads} workloads and {c.FailingPeers} peers, while the rest of the cluster " +
-            $"failed {Pct(c.ElsewhereFailed, c.ElsewhereTotal)} of {c.ElsewhereTotal}.{agentText} " +
+            $"failed in the last {Span(window)}, across {c.FailingWorkloads} workloads and {c.FailingPeers} peers, while " +
+            (c.ElsewhereTotal >= o.MinHandshakes
+                ? $"the rest of the cluster failed {Pct(c.ElsewhereFailed, c.ElsewhereTotal)} of {c.ElsewhereTotal}"
+                : $"in the {Span(past)} before the node itself failed only {Pct(c.PastFailed, c.PastTotal)} of {c.PastTotal} " +
+                  $"(the rest of the cluster carries too little traffic to compare with)") +
+            $".{agentText} " +
             "Likely kube-proxy's iptables rules sit ahead of Cilium's (the agent started before kube-proxy): on the node compare " +
             "`iptables -t nat -S | head` and `iptables -S | head` (KUBE-* chains jumped to before CILIUM_*), then restart the agent " +
             $"{restart}; running Cilium with kube-proxy replacement removes the race.";
@@ -34,11 +39,16 @@ internal static class NodeConnectivityText
             ["failing_workloads"] = c.FailingWorkloads,
             ["failing_peers"] = c.FailingPeers,
             ["elsewhere_failed_pct"] = PctValue(c.ElsewhereFailed, c.ElsewhereTotal),
+            ["past_handshakes"] = c.PastTotal,
+            ["past_failed_pct"] = PctValue(c.PastFailed, c.PastTotal),
+            ["failing_peer_nodes"] = c.FailingPeerNodes,
         };
         var details = new List<string>
         {
             $"failing workloads on the node: {string.Join(", ", workloads)}",
             $"sample peers of failed handshakes: {string.Join(", ", peers)}",
+            c.PastTotal == 0 ? $"no handshakes of the node in the {Span(past)} before the window"
+                : $"the {Span(past)} before the window: {Share(c.PastFailed, c.PastTotal)} handshakes failed (the node's own past)",
             $"agent: {(agent is { } x ? $"{(x.Pod.Length != 0 ? "kube-system/" + x.Pod : "(pod unknown)")}, ready since {(x.ReadySince is { } t ? t.UtcDateTime.ToString("u", CultureInfo.InvariantCulture) : "not ready")}" : "unknown (no cluster state)")}",
             "check: iptables -t nat -S | head ; iptables -S | head   (on the node: Cilium's chains must come first)",
         };

@@ -21,6 +21,8 @@ internal sealed class NodeState
         Counts = new RollingCounters(options.Window, options.Bucket, Slots);
         Workloads = new BoundedLru<(string Ns, string Workload), RollingCounters>(options.MaxWorkloadsPerNode);
         FailingPeers = new BoundedLru<string, DateTimeOffset>(64, comparer: StringComparer.Ordinal);
+        FailingPeerNodes = new BoundedLru<string, DateTimeOffset>(8, comparer: StringComparer.Ordinal);
+        Past = new RollingCounters(options.Past, options.PastBucket, 2);
     }
 
     public string Name { get; }
@@ -29,6 +31,10 @@ internal sealed class NodeState
     public BoundedLru<(string Ns, string Workload), RollingCounters> Workloads { get; }
     /// <summary>Peer (ns/pod, or address) of each recent failed handshake → when it failed.</summary>
     public BoundedLru<string, DateTimeOffset> FailingPeers { get; }
+    /// <summary>Node of the peer of each recent failed handshake → when it failed (a few are enough to tell one from several).</summary>
+    public BoundedLru<string, DateTimeOffset> FailingPeerNodes { get; }
+    /// <summary>The node's handshakes over <see cref="NodeConnectivityOptions.Past"/>: slot 0 completed, slot 1 failed.</summary>
+    public RollingCounters Past { get; }
     public DateTimeOffset LastSeen;
     /// <summary>A finding for the node is open.</summary>
     public bool Open;

@@ -162,6 +162,42 @@ public class DnsDropDetectorTests
     }
 
     [Fact]
+    public void ConcurrentLookupsOfOneNameFromTwoSockets_EachAnswerMeetsItsOwnRequest()
+    {
+        using var h = new DnsHarness();
+        h.Push(Request(h.At(0), Frontend, FrontendIp, "a.example.", sport: 41001));
+        h.Push(Request(h.At(3), Frontend, FrontendIp, "a.example.", sport: 41002));
+        // The answer goes back to the second socket: it is not the first lookup's answer.
+        h.Push(Response(h.At(3.1), Frontend, FrontendIp, "a.example.", 0, dport: 41002));
+        h.AdvanceTo(6);
+        Assert.Equal(1, h.Dropped("web", "frontend", "no_answer"));
+        Assert.Equal(0, h.Detector.PendingRequests);
+        h.AdvanceTo(12);
+        Assert.Equal(1, h.Dropped("web", "frontend", "no_answer"));
+    }
+
+    [Fact]
+    public void ParallelAAndAaaaFromOneSocket_AreMatchedByQueryType()
+    {
+        using var h = new DnsHarness();
+        h.Push(Request(h.At(0), Frontend, FrontendIp, "a.example.", qtype: "A"));
+        h.Push(Request(h.At(3), Frontend, FrontendIp, "a.example.", qtype: "AAAA"));
+        h.Push(Response(h.At(3.1), Frontend, FrontendIp, "a.example.", 0, qtype: "AAAA"));
+        h.AdvanceTo(6);
+        // The A lookup's timeout is due at 5 s whatever the AAAA answer says.
+        Assert.Equal(1, h.Dropped("web", "frontend", "no_answer"));
+        Assert.Equal(0, h.Detector.PendingRequests);
+
+        // Both answered, in the other order: nothing lost.
+        h.Push(Request(h.At(20), Frontend, FrontendIp, "b.example.", qtype: "A"));
+        h.Push(Request(h.At(20.001), Frontend, FrontendIp, "b.example.", qtype: "AAAA"));
+        h.Push(Response(h.At(20.01), Frontend, FrontendIp, "b.example.", 0, qtype: "AAAA"));
+        h.Push(Response(h.At(20.02), Frontend, FrontendIp, "b.example.", 0, qtype: "A"));
+        h.AdvanceTo(40);
+        Assert.Equal(1, h.Dropped("web", "frontend", "no_answer"));
+    }
+
+    [Fact]
     public void ProxyDenials_OpenAFindingThatResolvesAfterTheQuietPeriod()
     {
         using var h = new DnsHarness(new DnsDropOptions { QuietPeriod = TimeSpan.FromMinutes(2) });

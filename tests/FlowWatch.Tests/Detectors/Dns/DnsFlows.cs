@@ -13,7 +13,7 @@ internal static class DnsFlows
         new(identity, ns, $"{workload}-{suffix}", workload, "Deployment");
 
     public static FlowRecord Request(DateTimeOffset t, FlowEndpoint client, IpAddr clientIp, string query,
-        Verdict verdict = Verdict.Forwarded, ushort sport = 40000) => new()
+        Verdict verdict = Verdict.Forwarded, ushort sport = 40000, string qtype = "A") => new()
     {
         TimeNanos = FlowRecord.ToNanos(t),
         NodeName = "sim-node-1",
@@ -29,11 +29,11 @@ internal static class DnsFlows
         Destination = CoreDns,
         Reply = ReplyState.Request,
         Direction = TrafficDirection.Egress,
-        L7 = new L7Record { Kind = L7Kind.Request, Dns = new DnsRecord(query, 0, "A", 0) },
+        L7 = new L7Record { Kind = L7Kind.Request, Dns = new DnsRecord(query, 0, qtype, 0) },
     };
 
     public static FlowRecord Response(DateTimeOffset t, FlowEndpoint client, IpAddr clientIp, string query, int rcode,
-        ushort dport = 40000) => new()
+        ushort dport = 40000, string qtype = "A") => new()
     {
         TimeNanos = FlowRecord.ToNanos(t),
         NodeName = "sim-node-1",
@@ -49,7 +49,7 @@ internal static class DnsFlows
         Destination = client,
         Reply = ReplyState.Reply,
         Direction = TrafficDirection.Egress,
-        L7 = new L7Record { Kind = L7Kind.Response, Dns = new DnsRecord(query, rcode, "A", rcode == 0 ? 1 : 0) },
+        L7 = new L7Record { Kind = L7Kind.Response, Dns = new DnsRecord(query, rcode, qtype, rcode == 0 ? 1 : 0) },
     };
 
     public static FlowRecord DatapathDrop(DateTimeOffset t, FlowEndpoint client, IpAddr clientIp, int dropReason,

@@ -352,10 +352,10 @@ public class DuplicateIpDetectorTests
     public void ChooseDeleteCandidate_PrefersThePodWithoutAnEndpoint_ThenTheEarlyStarter()
     {
         ConflictPod P(string name, bool? managed, bool? early) => new("shop", name, Node3, managed, early, null, 0, 0);
-        Assert.Equal("b", DuplicateIpDetector.ChooseDeleteCandidate([P("a", true, true), P("b", false, false)])!.Name);
-        Assert.Equal("a", DuplicateIpDetector.ChooseDeleteCandidate([P("a", null, true), P("b", null, false)])!.Name);
-        Assert.Null(DuplicateIpDetector.ChooseDeleteCandidate([P("a", true, false), P("b", true, false)]));
-        Assert.Null(DuplicateIpDetector.ChooseDeleteCandidate([P("a", false, true), P("b", false, true)]));
+        Assert.Equal("b", DuplicateIpPolicy.ChooseDeleteCandidate([P("a", true, true), P("b", false, false)])!.Name);
+        Assert.Equal("a", DuplicateIpPolicy.ChooseDeleteCandidate([P("a", null, true), P("b", null, false)])!.Name);
+        Assert.Null(DuplicateIpPolicy.ChooseDeleteCandidate([P("a", true, false), P("b", true, false)]));
+        Assert.Null(DuplicateIpPolicy.ChooseDeleteCandidate([P("a", false, true), P("b", false, true)]));
     }
 
     [Fact]

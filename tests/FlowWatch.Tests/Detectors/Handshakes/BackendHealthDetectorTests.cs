@@ -82,6 +82,27 @@ public sealed class BackendHealthDetectorTests
     }
 
     [Fact]
+    public void BackendNamedByClusterState_TakesItsWorkloadFromTheFlows_AndEachShareMatchesTheCountsBesideIt()
+    {
+        using var h = new HandshakeHarness();
+        // The EndpointSlice names only pods; "storefront-6b9f7c-b" has no generated 5-character suffix, so the name
+        // alone does not give the workload. The flows do (Cilium's workloads field, or the enricher's owner references).
+        ClusterState(h);
+        Assert.Equal("storefront-6b9f7c-b", Workloads.FromPodName(B.Endpoint.Pod));
+        Traffic(h, 0, 40, bFails: true);
+
+        var f = h.Latest(IdB)!;
+        Assert.Equal(("storefront", "storefront-6b9f7c-b"), (f.Subject.Workload, f.Subject.Pod));
+        long handshakes = f.Evidence["handshakes"], refused = f.Evidence["refused"], http = f.Evidence["http_responses"], http5xx = f.Evidence["http_5xx"];
+        Assert.True(refused > 0 && refused < handshakes && http5xx == http, $"premise: some handshakes refused, every HTTP answer 5xx ({string.Join(", ", f.Evidence)})");
+        long Pct(long n, long of) => (long)Math.Round(100.0 * n / of);
+        Assert.Equal(Pct(refused, handshakes), f.Evidence["handshake_failure_pct"]);
+        Assert.Equal(100, f.Evidence["http_5xx_pct"]);
+        Assert.Contains($"{refused} of {handshakes} handshakes refused (RST) ({Pct(refused, handshakes)}%)", f.Summary);
+        Assert.Contains($"{http5xx} of {http} HTTP responses 5xx (100%)", f.Summary);
+    }
+
+    [Fact]
     public void NotReadyBackend_IsNotFlaggedReadyWhileFailing()
     {
         using var h = new HandshakeHarness();

@@ -137,6 +137,51 @@ public sealed class NodeConnectivityDetectorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ANodeHostingEveryServer_IsJudgedAgainstItsOwnPast_WhenNoOtherTrafficExists()
+    {
+        // Every handshake touches node-3 (it hosts every server), so there is no "rest of the cluster" to compare with.
+        using var h = new NodeTraffic();
+        var rng = new Random(7);
+        var clients = h.Pods.Where(p => p.Node != "node-3").ToList();
+        var servers = h.On("node-3").ToList();
+        ushort port = 20000;
+        for (var t = 0.0; t < 180; t += 0.05)
+        {
+            var c = clients[rng.Next(clients.Count)];
+            var s = servers[rng.Next(servers.Count)];
+            h.Handshake(t, c.Endpoint, c.Ip, c.Node, s, port++, t >= Onset ? Shape.Timeout : Shape.Completed);
+        }
+        h.Run(180);
+
+        Assert.Equal([Id], h.Opened.Select(f => f.Id).Distinct().ToList());
+        var at = h.FirstOpenedAt(Id) - Onset;
+        output.WriteLine($"node-3 (every server) found {at:F1} s of event time after the onset, from its own past");
+        Assert.InRange(at, 0, 60);
+        // The first report: later ones (the finding stays open) carry a past that holds the collapse itself.
+        var f = h.Opened.First(x => x.Id == Id);
+        Assert.True(f.Evidence["past_handshakes"] >= 100 && f.Evidence["past_failed_pct"] <= 5, string.Join(", ", f.Evidence));
+        Assert.True(f.Evidence["failing_peer_nodes"] >= 2);
+        Assert.Contains("the node itself failed only", f.Summary);
+    }
+
+    [Fact]
+    public void TwoNodesTalkingOnlyToEachOther_NeitherIsBlamed_ForItCannotBeTold()
+    {
+        using var h = new NodeTraffic();
+        var rng = new Random(9);
+        var a = h.On("node-1").ToList();
+        var b = h.On("node-3").ToList();
+        ushort port = 20000;
+        for (var t = 0.0; t < 180; t += 0.05)
+        {
+            var (c, s) = rng.Next(2) == 0 ? (a[rng.Next(a.Count)], b[rng.Next(b.Count)]) : (b[rng.Next(b.Count)], a[rng.Next(a.Count)]);
+            h.Handshake(t, c.Endpoint, c.Ip, c.Node, s, port++, t >= Onset ? Shape.Timeout : Shape.Completed);
+        }
+        h.Run(180);
+        Assert.Empty(h.Opened);
+    }
+
+    [Fact]
     public void RefusedHandshakes_AreTheApplicationsAnswer_NotALostNode()
     {
         using var h = new NodeTraffic();

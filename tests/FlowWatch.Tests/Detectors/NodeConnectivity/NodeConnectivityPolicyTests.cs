@@ -43,6 +43,26 @@ public sealed class NodeConnectivityPolicyTests
         Assert.Equal(NodeVerdict.Connected, NodeConnectivityPolicy.Judge(Collapsed with { ElsewhereTotal = 0, ElsewhereFailed = 0 }, O, false));
 
     [Fact]
+    public void NoOtherNodeToCompareWith_ButAHealthyPastAndPeersOnSeveralNodes_IsCollapsed() =>
+        Assert.Equal(NodeVerdict.Collapsed, NodeConnectivityPolicy.Judge(
+            Collapsed with { ElsewhereTotal = 0, ElsewhereFailed = 0, PastTotal = 600, PastFailed = 6, FailingPeerNodes = 3 }, O, false));
+
+    [Fact]
+    public void NoOtherNodeToCompareWith_AndAPastThatFailedToo_IsNotACollapse() =>
+        Assert.Equal(NodeVerdict.Connected, NodeConnectivityPolicy.Judge(
+            Collapsed with { ElsewhereTotal = 0, ElsewhereFailed = 0, PastTotal = 600, PastFailed = 400, FailingPeerNodes = 3 }, O, false));
+
+    [Fact]
+    public void NoOtherNodeToCompareWith_AndPeersOnOneNodeOnly_CannotTellWhichNodeIsBroken() =>
+        Assert.Equal(NodeVerdict.Connected, NodeConnectivityPolicy.Judge(
+            Collapsed with { ElsewhereTotal = 0, ElsewhereFailed = 0, PastTotal = 600, PastFailed = 6, FailingPeerNodes = 1 }, O, false));
+
+    [Fact]
+    public void TheRestOfTheClusterFailing_IsNotOneNode_EvenWithAHealthyPast() =>
+        Assert.Equal(NodeVerdict.Connected, NodeConnectivityPolicy.Judge(
+            Collapsed with { ElsewhereFailed = 200, PastTotal = 600, PastFailed = 6, FailingPeerNodes = 3 }, O, false));
+
+    [Fact]
     public void AnOpenCollapse_HoldsBetweenTheRatios_AndEndsUnderTheRecoveryRatio()
     {
         var between = new NodeCounts(40, 14, 30, 10, 1, 4, 3, 500, 5); // 34% failing: under the collapse ratio, over recovery

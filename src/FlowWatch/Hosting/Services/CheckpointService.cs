@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Hosting;
+
+namespace FlowWatch.Hosting.Services;
+
+/// <summary>Writes the checkpoint periodically and once more at stop, after the pipeline drained (added before the pipeline, so it stops after it).</summary>
+public sealed class CheckpointService(FlowWatchRuntime runtime, CheckpointServiceOptions options) : BackgroundService
+{
+    /// <summary>Whether the write at stop succeeded (false before stop, or without a checkpoint).</summary>
+    public bool SavedAtStop { get; private set; }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        runtime.Checkpoints?.RunAsync(options.Every, runtime.Options.Warn, stoppingToken) ?? Task.CompletedTask;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (runtime.Checkpoints is not { } checkpoints) return;
+        try
+        {
+            checkpoints.Save();
+            SavedAtStop = true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            runtime.Options.Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}");
+        }
+    }
+}
+
+/// <summary>How often the checkpoint is written.</summary>
+public sealed record CheckpointServiceOptions(TimeSpan Every);
