@@ -6,13 +6,20 @@ using FlowWatch.Api;
 namespace FlowWatch.Cli.Commands;
 
 /// <summary>A query the server could not answer: one line for the terminal, no stack trace.</summary>
-public sealed class QueryFailedException(string message) : Exception(message);
+/// <param name="status">The HTTP status when the server answered with an error (404: it does not know the object); null when it did not answer.</param>
+public sealed class QueryFailedException(string message, int? status = null) : Exception(message)
+{
+    public int? Status { get; } = status;
+}
 
 /// <summary>Talks to a running FlowWatch's query API; turns every failure into a <see cref="QueryFailedException"/> with one clear line.</summary>
 public sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _server;
+
+    /// <summary>The server's address as this client reaches it (http:// added when none was given).</summary>
+    public Uri Server => _server;
     private readonly bool _sendsToken;
     private volatile bool _certificateRejected;
     private System.Net.Security.SslPolicyErrors _certificateErrors;
@@ -79,7 +86,7 @@ public sealed class ApiClient : IDisposable
                     message += _sendsToken
                         ? " (check the token in --token-file or FLOWWATCH_TOKEN)"
                         : "; pass --token-file FILE or set FLOWWATCH_TOKEN";
-                throw new QueryFailedException($"{(int)response.StatusCode} {response.ReasonPhrase}: {message}");
+                throw new QueryFailedException($"{(int)response.StatusCode} {response.ReasonPhrase}: {message}", (int)response.StatusCode);
             }
             return (raw, response.Headers);
         }

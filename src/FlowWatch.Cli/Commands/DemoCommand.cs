@@ -19,6 +19,7 @@ public static class DemoCommand
             new("progress", "How often the status is redrawn (live view) or printed (progress line); auto: 1s live, 15s as lines.", "DURATION", "auto"),
             new("view", "auto (the live view when stdout is a terminal, lines otherwise), live or lines.", "MODE", "auto"),
             .. SimulateCommand.ShapeOptions,
+            ClusterFlag.Option,
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],

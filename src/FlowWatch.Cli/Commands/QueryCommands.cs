@@ -10,10 +10,16 @@ public static class QueryCommands
 {
     private const string DefaultServer = "http://127.0.0.1:9090";
 
-    private static readonly OptionSpec Server = new("server", "Address of a running FlowWatch (demo or watch).", "URL", DefaultServer);
+    private static readonly OptionSpec Server = new("server",
+        "Address of a running FlowWatch (demo or watch). Repeat as NAME=URL to ask several at once (one per cluster or shard): " +
+        "answers merged with a CLUSTER column; exit 3 when some servers did not answer (the rest are shown), 1 when none did.",
+        "[NAME=]URL", DefaultServer);
     private static readonly OptionSpec Output = new("output", "table (cut to the terminal's width), wide (nothing cut) or json.", "FORMAT", "table", 'o');
     private static readonly OptionSpec TokenFile = new("token-file", "File holding the bearer token a protected FlowWatch asks for (default: $FLOWWATCH_TOKEN).", "FILE");
     private static readonly OptionSpec CaFile = new("ca-file", "PEM CA bundle that signs an https --server's certificate (for a private CA).", "FILE");
+    private static readonly OptionSpec ClustersFileOption = new("clusters-file",
+        "YAML list of servers to ask at once, each with its own token and CA: servers: [{name, url, token-file, ca-file}] (relative paths from the file's directory).",
+        "FILE");
 
     public static readonly CommandSpec FlowsSpec = new("flows",
         "recent flows from a running FlowWatch, like hubble observe",
@@ -46,7 +52,7 @@ public static class QueryCommands
             new("follow", "Keep printing new flows as they arrive (polls the server).", Short: 'f'),
             new("interval", "How often --follow polls.", "DURATION", "1s"),
             new("all", "Every stored flow that matches, oldest first (with -o jsonpb or -o json): an export of a recorded incident."),
-            Server,
+            Server, ClustersFileOption,
             new("output", "table (cut to the terminal's width), wide (nothing cut), jsonpb or json (the GetFlowsResponse lines hubble observe -o jsonpb writes; json is an alias, as in hubble) or api (the query API's JSON answer).", "FORMAT", "table", 'o'),
             TokenFile, CaFile,
         ],
@@ -61,6 +67,10 @@ public static class QueryCommands
           flowwatch flows --pod shop/checkout-5d9f7c6b8-x2x7q --since 10m
           flowwatch flows --namespace kube-system --port 53 -f
           flowwatch flows --all -o jsonpb > incident.jsonl      # then: hubble observe --input-file incident.jsonl
+          flowwatch flows --verdict dropped --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
+        With several --server NAME=URL, the newest --limit flows of all servers are merged by time, each line led by
+        its cluster (-o api: one JSON answer, each flow with its cluster); -f follows every server and says on stderr
+        when one stops (and starts again) answering. -o jsonpb exports one server at a time.
         """);
 
     public static readonly CommandSpec FindingsSpec = new("findings",
@@ -71,7 +81,7 @@ public static class QueryCommands
             new("namespace", "Only findings about this namespace.", "NS"),
             new("state", "open, resolved or all.", "STATE", "all"),
             new("limit", "Most findings to show (the most severe), 1..1000.", "N", "100", 'n'),
-            Server, Output, TokenFile, CaFile,
+            Server, ClustersFileOption, Output, TokenFile, CaFile,
         ],
         """
         Rows are sorted open first, then by severity, then the longest-running first. SUBJECT and SUMMARY are cut to
@@ -79,19 +89,38 @@ public static class QueryCommands
         Examples:
           flowwatch findings --state open
           flowwatch findings --kind dns_drops -o wide
+          flowwatch findings --state open --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
+        With several --server NAME=URL, every server is asked at once and the rows merged, sorted as above, with a
+        CLUSTER column (the cluster each answer names, else NAME). Servers that do not answer are named on stderr and
+        the command exits 3 with the others' rows; it exits 1 when none answers.
         """);
 
     public static readonly CommandSpec HealthSpec = new("health",
         "everything a running FlowWatch knows about one pod",
-        "NAMESPACE/POD [options]", [Server, Output, TokenFile, CaFile]);
+        "NAMESPACE/POD [options]", [Server, ClustersFileOption, Output, TokenFile, CaFile],
+        """
+        With several --server NAME=URL, each cluster that knows the pod prints its report under "cluster NAME:";
+        exit 1 when no server knows it, 3 when some servers did not answer.
+        """);
 
     public static readonly CommandSpec BackendsSpec = new("backends",
         "per-backend health behind a NodePort/LoadBalancer service",
-        "NAMESPACE/SERVICE [options]", [Server, Output, TokenFile, CaFile]);
+        "NAMESPACE/SERVICE [options]", [Server, ClustersFileOption, Output, TokenFile, CaFile],
+        """
+        With several --server NAME=URL, the backends of the service in every cluster that has it are listed together,
+        worst first, with a CLUSTER column; exit 1 when no server knows the service, 3 when some did not answer.
+        """);
 
     private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "from-namespace", "to-namespace", "from-pod", "to-pod",
         "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until",
         "identity", "from-identity", "to-identity", "type"];
+
+    internal static string FlowsPath(ParsedArgs args, int limit) =>
+        "api/v1/flows?" + string.Join("&", FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}")
+            .Append($"limit={limit}"));
+
+    internal static string FindingsPath(ParsedArgs args) =>
+        "api/v1/findings?" + string.Join("&", new[] { "kind", "namespace", "state" }.Where(args.Has).Select(n => $"{n}={Uri.EscapeDataString(args.Get(n)!)}"));
 
     public static Task<int> FlowsAsync(string[] argv, CancellationToken ct) => Run(FlowsSpec, argv, ct, async (args, api, json) =>
     {
@@ -99,7 +128,7 @@ public static class QueryCommands
         if (args.Get("output") is "jsonpb" or "json") return await FlowExport.RunAsync(args, api, filters, ct);
         if (args.Flag("all")) throw new UsageException("--all exports every stored flow: give it with -o jsonpb or -o json.");
         var limit = args.Int("limit", 1, 10_000);
-        var path = "api/v1/flows?" + string.Join("&", filters.Append($"limit={limit}"));
+        var path = FlowsPath(args, limit);
         var (page, raw) = await api.GetAsync<FlowsResponse>(path, ct);
         var follow = args.Flag("follow");
         if (json && !follow) { Console.Out.WriteLine(Pretty(raw)); return 0; }
@@ -131,10 +160,9 @@ public static class QueryCommands
 
     public static Task<int> FindingsAsync(string[] argv, CancellationToken ct) => Run(FindingsSpec, argv, ct, async (args, api, json) =>
     {
-        var filters = new[] { "kind", "namespace", "state" }.Where(args.Has).Select(n => $"{n}={Uri.EscapeDataString(args.Get(n)!)}");
         var limit = args.Int("limit", 1, 1000);
         // All of them, sorted here: the API pages newest first, and the most severe may be older.
-        var (answer, _) = await api.GetAsync<FindingsResponse>("api/v1/findings?" + string.Join("&", filters), ct);
+        var (answer, _) = await api.GetAsync<FindingsResponse>(FindingsPath(args), ct);
         var shown = QueryTables.Sorted(answer.Findings).Take(limit).ToList();
         if (json) { Console.Out.WriteLine(JsonSerializer.Serialize(answer with { Findings = shown }, ApiJson.Indented)); return 0; }
         if (answer.Findings.Count == 0) { Console.Out.WriteLine("no findings"); return 0; }
@@ -175,7 +203,22 @@ public static class QueryCommands
                 : $"option '--output' must be table, wide or json (got '{output}').");
         if (spec != HealthSpec && spec != BackendsSpec && args.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
-        using var api = new ApiClient(args.Get("server")!, Token(args), CaFileOf(args));
+        var servers = ServerTargets.Parse(args.GetAll("server"),
+            args.Get("clusters-file") is { } clusters ? ClustersFile.Load(clusters) : [], DefaultServer);
+        if (ServerTargets.IsFleet(servers))
+        {
+            if (spec == FlowsSpec && (output is "jsonpb" or "json" || args.Flag("all")))
+                throw new UsageException("-o jsonpb, -o json and --all export one server's flows; with several --server use -o api (one JSON answer, each flow with its cluster) or export each server in turn.");
+            using var fleet = new FleetClient(servers, Token(args), CaFileOf(args, null));
+            return await (spec.Name switch
+            {
+                "flows" => FleetCommands.FlowsAsync(args, fleet, ct),
+                "findings" => FleetCommands.FindingsAsync(args, fleet, ct),
+                "health" => FleetCommands.HealthAsync(args, fleet, ct),
+                _ => FleetCommands.BackendsAsync(args, fleet, ct),
+            });
+        }
+        using var api = new ApiClient(servers[0].Url, Token(args), CaFileOf(args, servers[0].Url));
         // flows -o json is Hubble's lines (handled before this flag is read); its API answer is -o api.
         try { return await body(args, api, output is "json" or "api"); }
         catch (QueryFailedException e)
@@ -185,7 +228,7 @@ public static class QueryCommands
         }
     }
 
-    private static int? Width(ParsedArgs args) => args.Get("output") == "wide" ? null : TextWidth.Current();
+    internal static int? Width(ParsedArgs args) => args.Get("output") == "wide" ? null : TextWidth.Current();
 
     // An empty answer for --pod NS/NAME: is the pod unknown to FlowWatch altogether (a typo, a pod long gone)?
     private static async Task<string?> UnknownPod(ParsedArgs args, ApiClient api, CancellationToken ct)
@@ -210,25 +253,32 @@ public static class QueryCommands
     {
         if (args.Get("token-file") is not { } file)
             return Environment.GetEnvironmentVariable("FLOWWATCH_TOKEN") is { Length: > 0 } env ? env.Trim() : null;
+        return ReadToken(file, "option '--token-file'");
+    }
+
+    /// <summary>A bearer token file's content; <paramref name="what"/> starts the message when it cannot be read or is empty.</summary>
+    internal static string ReadToken(string file, string what)
+    {
         string text;
         try { text = File.ReadAllText(file).Trim(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"option '--token-file': cannot read {file} ({e.GetType().Name}).");
+            throw new UsageException($"{what}: cannot read {file} ({e.GetType().Name}).");
         }
-        return text.Length > 0 ? text : throw new UsageException($"option '--token-file': {file} is empty.");
+        return text.Length > 0 ? text : throw new UsageException($"{what}: {file} is empty.");
     }
 
-    private static string? CaFileOf(ParsedArgs args)
+    // server: the single server's URL; null for a fleet (FleetClient applies the file to its https servers).
+    private static string? CaFileOf(ParsedArgs args, string? server)
     {
         var file = args.Get("ca-file");
         if (file is not null && !File.Exists(file)) throw new UsageException($"option '--ca-file': {file} does not exist.");
-        if (file is not null && !args.Get("server")!.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (file is not null && server is not null && !server.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
             throw new UsageException("option '--ca-file' is for an https server: write --server https://HOST:PORT.");
         return file;
     }
 
-    private static (string, string) Target(ParsedArgs args, CommandSpec spec, string shape)
+    internal static (string, string) Target(ParsedArgs args, CommandSpec spec, string shape)
     {
         if (args.Positionals.Count != 1)
             throw new UsageException($"give one {shape} (for example {(shape.EndsWith("POD") ? "shop/checkout-5d9f7c6b8-x2x7q" : "web/storefront")}). Run 'flowwatch {spec.Name} --help'.");

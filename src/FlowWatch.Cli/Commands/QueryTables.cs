@@ -37,11 +37,29 @@ public static class QueryTables
     public static string Findings(IReadOnlyList<Finding> findings, int? width, DateTimeOffset now)
     {
         var rows = new List<string[]> { new[] { "SEVERITY", "STATE", "KIND", "SUBJECT", "AGE", "LAST", "SUMMARY" } };
-        foreach (var f in findings)
-            rows.Add([f.Severity.ToString().ToLowerInvariant(), f.State.ToString().ToLowerInvariant(), Finding.KindName(f.Kind),
-                Subject(f.Subject), Units.Age(f.FirstSeen, now), Units.Age(f.LastSeen, now) + " ago", f.Summary]);
+        foreach (var f in findings) rows.Add(FindingRow(f, now));
         return Table(rows, width, cuttable: [3, 6]);
     }
+
+    /// <summary><see cref="Sorted(IEnumerable{Finding})"/> for findings from several clusters; a tie goes by cluster.</summary>
+    public static IEnumerable<(string Cluster, Finding Finding)> Sorted(IEnumerable<(string Cluster, Finding Finding)> findings) => findings
+        .OrderBy(f => f.Finding.State == FindingState.Open ? 0 : 1)
+        .ThenByDescending(f => f.Finding.Severity)
+        .ThenBy(f => f.Finding.FirstSeen)
+        .ThenBy(f => f.Cluster, StringComparer.Ordinal)
+        .ThenBy(f => f.Finding.Id, StringComparer.Ordinal);
+
+    /// <summary>The findings table of several clusters: a CLUSTER column first, then as <see cref="Findings(IReadOnlyList{Finding}, int?, DateTimeOffset)"/>.</summary>
+    public static string Findings(IReadOnlyList<(string Cluster, Finding Finding)> findings, int? width, DateTimeOffset now)
+    {
+        var rows = new List<string[]> { new[] { "CLUSTER", "SEVERITY", "STATE", "KIND", "SUBJECT", "AGE", "LAST", "SUMMARY" } };
+        foreach (var (cluster, f) in findings) rows.Add([cluster, .. FindingRow(f, now)]);
+        return Table(rows, width, cuttable: [4, 7]);
+    }
+
+    private static string[] FindingRow(Finding f, DateTimeOffset now) =>
+        [f.Severity.ToString().ToLowerInvariant(), f.State.ToString().ToLowerInvariant(), Finding.KindName(f.Kind),
+            Subject(f.Subject), Units.Age(f.FirstSeen, now), Units.Age(f.LastSeen, now) + " ago", f.Summary];
 
     public static string Subject(FindingSubject s)
     {
@@ -68,19 +86,37 @@ public static class QueryTables
 
     public static string Backends(IReadOnlyList<BackendHealth> backends, DateTimeOffset now)
     {
-        var rows = new List<string[]> { new[] { "STATE", "POD", "NODE", "IP:PORT", "READY", "HANDSHAKES", "FAILED", "REFUSED", "DROPPED", "REPLY_LOST", "TIMEOUT", "HTTP", "5XX", "P50", "LAST SEEN" } };
-        foreach (var b in Worst(backends))
-        {
-            var http = b.HttpClasses.Values.Sum();
-            var fivexx = b.HttpClasses.GetValueOrDefault("5xx");
-            rows.Add([b.State, b.Pod, b.Node, $"{b.Ip}:{b.TargetPort}", b.Ready switch { true => "yes", false => "no", _ => "-" },
-                Units.Count(Total(b)), Units.Percent(Failed(b), Total(b)),
-                Count(b.Handshakes, "refused"), Count(b.Handshakes, "dropped"), Count(b.Handshakes, "reply_lost"), Count(b.Handshakes, "timeout"),
-                Units.Count(http), http == 0 ? "-" : $"{Units.Count(fivexx)} ({Units.Percent(fivexx, http)})",
-                b.LatencyP50Ms is { } ms ? ms.ToString("0.#", CultureInfo.InvariantCulture) + "ms" : "-",
-                b.LastSeen is { } t ? Units.Age(t, now) + " ago" : "-"]);
-        }
+        var rows = new List<string[]> { BackendHeader };
+        foreach (var b in Worst(backends)) rows.Add(BackendRow(b, now));
         return Table(rows, null, []);
+    }
+
+    /// <summary>The backends of one service in several clusters, worst first across them, with a CLUSTER column first.</summary>
+    public static string Backends(IReadOnlyList<(string Cluster, BackendHealth Backend)> backends, DateTimeOffset now)
+    {
+        List<string[]> rows = [["CLUSTER", .. BackendHeader]];
+        var worst = backends
+            .OrderBy(b => StateRank(b.Backend.State))
+            .ThenByDescending(b => Share(Failed(b.Backend), Total(b.Backend)))
+            .ThenBy(b => b.Cluster, StringComparer.Ordinal)
+            .ThenBy(b => b.Backend.Pod, StringComparer.Ordinal);
+        foreach (var (cluster, b) in worst) rows.Add([cluster, .. BackendRow(b, now)]);
+        return Table(rows, null, []);
+    }
+
+    private static readonly string[] BackendHeader =
+        ["STATE", "POD", "NODE", "IP:PORT", "READY", "HANDSHAKES", "FAILED", "REFUSED", "DROPPED", "REPLY_LOST", "TIMEOUT", "HTTP", "5XX", "P50", "LAST SEEN"];
+
+    private static string[] BackendRow(BackendHealth b, DateTimeOffset now)
+    {
+        var http = b.HttpClasses.Values.Sum();
+        var fivexx = b.HttpClasses.GetValueOrDefault("5xx");
+        return [b.State, b.Pod, b.Node, $"{b.Ip}:{b.TargetPort}", b.Ready switch { true => "yes", false => "no", _ => "-" },
+            Units.Count(Total(b)), Units.Percent(Failed(b), Total(b)),
+            Count(b.Handshakes, "refused"), Count(b.Handshakes, "dropped"), Count(b.Handshakes, "reply_lost"), Count(b.Handshakes, "timeout"),
+            Units.Count(http), http == 0 ? "-" : $"{Units.Count(fivexx)} ({Units.Percent(fivexx, http)})",
+            b.LatencyP50Ms is { } ms ? ms.ToString("0.#", CultureInfo.InvariantCulture) + "ms" : "-",
+            b.LastSeen is { } t ? Units.Age(t, now) + " ago" : "-"];
     }
 
     private static int StateRank(string state) => state switch { "unhealthy" => 0, "degraded" => 1, "healthy" => 2, "idle" => 3, _ => 4 };

@@ -28,6 +28,7 @@ public static class ReplayCommand
             new("drain", "Event time to run past the last flow so pending timeouts fire.", "DURATION", "30s"),
             new("quiet", "No progress lines, only the report."),
             .. EventTimeFlags.Options,
+            ClusterFlag.Option,
             new("serve", "After the replay, keep serving the query API and /metrics on --listen until SIGTERM, so flowwatch flows|findings|health|backends --server ask about the recording."),
             new("listen", "Address --serve listens on (127.0.0.1:0 picks a free port; the address is printed).", "HOST:PORT", "127.0.0.1:9090"),
             .. DetectorFlags.Options,
@@ -97,6 +98,7 @@ public static class ReplayCommand
         var drain = args.Duration("drain");
         var detectors = DetectorFlags.Build(args);
         var eventTime = EventTimeFlags.From(args);
+        var cluster = ClusterFlag.Get(args);
 
         var quiet = args.Flag("quiet") || format == "json";
         List<IReadOnlyList<string>> timelines = args.Flag("each") ? args.Positionals.Select(f => (IReadOnlyList<string>)[f]).ToList() : [args.Positionals];
@@ -105,7 +107,9 @@ public static class ReplayCommand
         foreach (var files in timelines)
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();
+            registry.SetStaticLabels(new Dictionary<string, string> { ["cluster"] = cluster });
             using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry), time: eventTime);
+            pipeline.Book.Cluster = cluster;
             var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
             {
                 Drain = drain,

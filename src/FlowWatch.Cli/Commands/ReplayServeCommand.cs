@@ -20,7 +20,7 @@ public static class ReplayServeCommand
         var listen = args.Get("listen")!;
         try { HttpEndpoint.ParseListen(listen); }
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
-        await using var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = listen, Detectors = settings.Detectors }, NullLoggerFactory.Instance);
+        await using var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = listen, Detectors = settings.Detectors, Cluster = ClusterFlag.Get(args) }, NullLoggerFactory.Instance);
         long loaded = 0;
         var loading = true;
         runtime.Readiness.Add(() => Volatile.Read(ref loading) ? $"loading recordings: {Interlocked.Read(ref loaded):N0} flows so far" : null);

@@ -13,11 +13,12 @@ public static class WatchCommand
         "watch a Hubble Relay or agent and publish findings and metrics",
         "--hubble TARGET [options]",
         [
-            new("hubble", "Hubble Relay or agent: host:port (plaintext h2c), https://host:port (TLS) or unix:///var/run/cilium/hubble.sock.", "TARGET"),
-            new("tls-ca", "PEM bundle of the CAs that sign Hubble's server certificate (default: the system's CAs).", "FILE"),
-            new("tls-cert", "PEM client certificate for mutual TLS (with --tls-key).", "FILE"),
-            new("tls-key", "PEM private key of --tls-cert.", "FILE"),
-            new("tls-server-name", "Name Hubble's certificate must carry, as hubble's --tls-server-name (e.g. '*.hubble-relay.cilium.io').", "NAME"),
+            new("hubble", "Hubble Relay or agent: host:port (plaintext h2c), https://host:port (TLS) or unix:///var/run/cilium/hubble.sock. " +
+                "Repeat as NAME=TARGET for several sources in one process (each its own connection, resume point and checkpoint entry).", "[NAME=]TARGET"),
+            new("tls-ca", "PEM bundle of the CAs that sign Hubble's server certificate (default: the system's CAs). NAME=FILE: for source NAME only.", "[NAME=]FILE"),
+            new("tls-cert", "PEM client certificate for mutual TLS (with --tls-key). NAME=FILE: for source NAME only.", "[NAME=]FILE"),
+            new("tls-key", "PEM private key of --tls-cert. NAME=FILE: for source NAME only.", "[NAME=]FILE"),
+            new("tls-server-name", "Name Hubble's certificate must carry, as hubble's --tls-server-name (e.g. '*.hubble-relay.cilium.io'). NAME=VALUE: for source NAME only.", "[NAME=]NAME"),
             new("namespace", "Only flows from or to this namespace; repeat or comma-separate for several.", "NS"),
             new("node", "Only flows seen on this node (Hubble pattern: node, k8s*, cluster/node); repeatable.", "NODE"),
             new("idle-timeout", "Reopen a stream that delivers nothing for this long.", "DURATION", "60s"),
@@ -32,6 +33,7 @@ public static class WatchCommand
             new("remediate-exclude", "Namespaces remediation never touches (comma-separated, repeatable).", "NS[,NS]", "kube-system"),
             new("remediate-max", "Evictions (or dry-run reports) per 10 minutes, at most.", "N", "1"),
             new("leader-lease-duration", "With several replicas, how long the remediation Lease holds without renewal: a new leader takes over at most this long after the old one dies (renewed every 2/3 of it, retried every 1/7.5).", "DURATION", "15s"),
+            ClusterFlag.Option,
             .. RuntimeFlags.Options,
             .. DetectorFlags.Options,
         ],
@@ -42,6 +44,16 @@ public static class WatchCommand
           flowwatch watch --hubble https://hubble-relay:443 --tls-ca ca.crt --tls-cert tls.crt --tls-key tls.key \
             --tls-server-name '*.hubble-relay.cilium.io' --namespace shop,payments
           flowwatch watch --hubble 127.0.0.1:4245 --kubeconfig ~/.kube/config --remediate dry-run
+          flowwatch watch --cluster mesh-eu --hubble eu-1=https://relay.eu-1:443 --tls-ca eu-1=eu-1-ca.crt \
+            --hubble eu-2=https://relay.eu-2:443 --tls-ca eu-2=eu-2-ca.crt --tls-cert client.crt --tls-key client.key
+
+        Several sources: an unkeyed --tls-* applies to every https source without its own; --namespace, --node and
+        --idle-timeout apply to all. They share the process's bounds (one intake queue, store and detector tables; the
+        resume window's memory split evenly), and /readyz is ready only while every source's stream is open. Give each
+        source a NAME: the checkpoint records its resume point under it (a plain TARGET's is read under that target).
+        Every metric, finding and answer carries the one --cluster of the process, and the detectors do not tell apart
+        namespaces of different clusters: several sources are for one cluster's Relays or agents (or one ClusterMesh);
+        run one FlowWatch per cluster otherwise.
           flowwatch watch --hubble 127.0.0.1:4245 --listen :9090 --api-token-file /etc/flowwatch/token \
             --listen-tls-cert tls.crt --listen-tls-key tls.key --checkpoint /var/lib/flowwatch/checkpoint.json
         """);
@@ -50,13 +62,13 @@ public static class WatchCommand
     {
         var args = ParsedArgs.Parse(Spec, argv);
         if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
-        var target = args.Get("hubble") ?? throw new UsageException("option '--hubble' is required (for example --hubble 127.0.0.1:4245).");
-        var hubble = ClientOptions(args, target);
+        var sources = HubbleSourceFlags.Build(args);
         var progress = Progress(args);
-        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args), LiveView = View(args), Title = $"FlowWatch — watching {target}" };
+        var watching = string.Join(", ", sources.Select(Describe));
+        var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args), LiveView = View(args), Title = $"FlowWatch — watching {watching}" };
         try { HttpEndpoint.ParseListen(args.Get("listen")!); }
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
-        return await RunWatcherAsync(target, args.Get("listen")!, progress, null, ct, hubble, settings);
+        return await RunWatcherAsync(sources, args.Get("listen")!, progress, null, ct, settings);
     }
 
     /// <summary>--view: whether the live view is shown (auto: when stdout is a terminal that takes escape codes).</summary>
@@ -103,57 +115,20 @@ public static class WatchCommand
         return new LeadershipOptions { LeaseDuration = lease, RenewDeadline = lease * 2 / 3, RetryPeriod = lease / 7.5 };
     }
 
-    /// <summary>The Hubble client settings of the command line, checked now so that a bad flag fails before anything starts.</summary>
-    public static HubbleClientOptions ClientOptions(ParsedArgs args, string target)
-    {
-        HubbleTarget parsed;
-        try { parsed = HubbleTarget.Parse(target); }
-        catch (FormatException e) { throw new UsageException($"option '--hubble': {e.Message}"); }
-        var tls = new HubbleTlsOptions
-        {
-            CaFile = args.Get("tls-ca"),
-            CertFile = args.Get("tls-cert"),
-            KeyFile = args.Get("tls-key"),
-            ServerName = args.Get("tls-server-name"),
-        };
-        if (!tls.IsEmpty && parsed.Transport != HubbleTransport.Tls)
-            throw new UsageException($"options '--tls-*' need a TLS target: write --hubble https://{parsed.Address.Authority} (got '{target}').");
-        var idle = args.Duration("idle-timeout");
-        var options = new HubbleClientOptions
-        {
-            Tls = tls,
-            Namespaces = args.GetAll("namespace"),
-            Nodes = args.GetAll("node"),
-            IdleTimeout = idle,
-        };
-        try
-        {
-            options.Validate();
-            HubbleChannelFactory.CheckTlsFiles(tls);
-        }
-        catch (ArgumentException e) { throw new UsageException($"option '--{FlagOf(e.ParamName)}': {StripParam(e)}"); }
-        return options;
-    }
+    private static string Describe(HubbleSourceSpec s) => s.Name is null ? s.Target : $"{s.Name}={s.Target}";
 
-    private static string FlagOf(string? setting) => setting switch
-    {
-        nameof(HubbleTlsOptions.CaFile) => "tls-ca",
-        nameof(HubbleTlsOptions.CertFile) => "tls-cert",
-        nameof(HubbleTlsOptions.KeyFile) => "tls-key",
-        nameof(HubbleTlsOptions.ServerName) => "tls-server-name",
-        nameof(HubbleClientOptions.Namespaces) => "namespace",
-        nameof(HubbleClientOptions.Nodes) => "node",
-        nameof(HubbleClientOptions.IdleTimeout) => "idle-timeout",
-        _ => "hubble",
-    };
-
-    // ArgumentException appends " (Parameter 'X')" to its message; the flag name already says it.
-    private static string StripParam(ArgumentException e) =>
-        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+    /// <summary>The Hubble client settings of the command line for <paramref name="target"/> (a source's target or name), checked now.</summary>
+    public static HubbleClientOptions ClientOptions(ParsedArgs args, string target) =>
+        HubbleSourceFlags.Build(args).First(s => s.Target == target || s.Key == target || s.Name + "=" + s.Target == target).Options;
 
     /// <summary>The watcher shared by watch and demo, as a Generic Host (<see cref="Composition.WatcherHost"/>): runtime, HTTP endpoint, Hubble stream, cluster state, progress, checkpoint.</summary>
     public static Task<int> RunWatcherAsync(string target, string listen, TimeSpan progressEvery,
         IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct, HubbleClientOptions? hubble = null,
         WatcherSettings? settings = null) =>
-        Composition.WatcherHost.RunAsync(new Composition.WatcherPlan(target, clusterView), listen, progressEvery, hubble, settings ?? new WatcherSettings(), ct);
+        RunWatcherAsync([new HubbleSourceSpec(null, target, hubble ?? new HubbleClientOptions())], listen, progressEvery, clusterView, ct, settings);
+
+    /// <inheritdoc cref="RunWatcherAsync(string, string, TimeSpan, IReadOnlyList{Kubernetes.ClusterEvent}?, CancellationToken, HubbleClientOptions?, WatcherSettings?)"/>
+    public static Task<int> RunWatcherAsync(IReadOnlyList<HubbleSourceSpec> specs, string listen, TimeSpan progressEvery,
+        IReadOnlyList<Kubernetes.ClusterEvent>? clusterView, CancellationToken ct, WatcherSettings? settings = null) =>
+        Composition.WatcherHost.RunAsync(new Composition.WatcherPlan(specs, clusterView), listen, progressEvery, settings ?? new WatcherSettings(), ct);
 }

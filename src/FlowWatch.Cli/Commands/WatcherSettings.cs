@@ -28,6 +28,8 @@ public sealed record WatcherSettings
 
     /// <summary>--allowed-lateness and the rest of event time's settings.</summary>
     public EventTimeOptions EventTime { get; init; } = EventTimeOptions.Default;
+    /// <summary>--cluster: the cluster every metric, finding and answer names.</summary>
+    public string Cluster { get; init; } = FlowWatch.Findings.ClusterName.Default;
 
     /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
     public bool LiveView { get; init; }
@@ -45,7 +47,7 @@ public sealed record WatcherSettings
         return new WatcherSettings
         {
             Security = RuntimeFlags.Security(args), CheckpointPath = path, CheckpointEvery = every, Detectors = DetectorFlags.Build(args),
-            Logging = FlowWatch.Cli.Logging.CliLogging.From(args), EventTime = EventTimeFlags.From(args),
+            Logging = FlowWatch.Cli.Logging.CliLogging.From(args), Cluster = ClusterFlag.Get(args), EventTime = EventTimeFlags.From(args),
             ExtraSinks = TestHooks.Sinks(),
         };
     }

@@ -18,7 +18,7 @@ namespace FlowWatch.Cli.Composition;
 /// </remarks>
 public static class WatcherHost
 {
-    public static IHost Build(WatcherPlan plan, string listen, TimeSpan progressEvery, HubbleClientOptions? hubble, WatcherSettings settings)
+    public static IHost Build(WatcherPlan plan, string listen, TimeSpan progressEvery, WatcherSettings settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -43,6 +43,7 @@ public static class WatcherHost
             ExtraSinks = settings.ExtraSinks,
             Detectors = settings.Detectors,
             EventTime = settings.EventTime,
+            Cluster = settings.Cluster,
             Warn = sp.GetRequiredService<WatcherConsole>().Warn,
         }, new PipelineHostOptions { Live = true, DrainTimeout = settings.DrainTimeout });
         if (plan.ClusterView is null && settings.Kubernetes is { } kube)
@@ -50,15 +51,14 @@ public static class WatcherHost
             services.AddFlowWatchKubernetes(kube);
             services.AddFlowWatchRemediation();
         }
-        services.AddHubbleIntake(plan.Target, hubble);
+        services.AddHubbleIntake(plan.Sources);
         return builder.Build();
     }
 
     /// <summary>Builds the host, starts it, and runs until <paramref name="ct"/> is cancelled (0) or a component fails and stops it (1).</summary>
-    public static async Task<int> RunAsync(WatcherPlan plan, string listen, TimeSpan progressEvery, HubbleClientOptions? hubble,
-        WatcherSettings settings, CancellationToken ct)
+    public static async Task<int> RunAsync(WatcherPlan plan, string listen, TimeSpan progressEvery, WatcherSettings settings, CancellationToken ct)
     {
-        using var host = Build(plan, listen, progressEvery, hubble, settings);
+        using var host = Build(plan, listen, progressEvery, settings);
         try { _ = host.Services.GetService<ClusterConnection>(); }
         catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or k8s.Exceptions.KubeConfigException)
         {
@@ -75,8 +75,8 @@ public static class WatcherHost
     private static IStatusDisplay CreateDisplay(IServiceProvider sp, WatcherSettings settings)
     {
         var runtime = sp.GetRequiredService<FlowWatchRuntime>();
-        var source = sp.GetServices<HubbleStreamSource>().First();
-        var status = new WatchStatus(runtime.Pipeline, runtime.Intake, source.Describe, () => source.LostEvents);
+        var sources = sp.GetRequiredService<HubbleSources>();
+        var status = new WatchStatus(runtime.Pipeline, runtime.Intake, sources.Describe, () => sources.LostEvents);
         if (settings.LiveView) return new LiveView(status, Spectre.Console.AnsiConsole.Console, settings.Title);
         return settings.Logging.Json
             ? new Logging.LoggingStatusDisplay(status, sp.GetRequiredService<ILoggerFactory>())

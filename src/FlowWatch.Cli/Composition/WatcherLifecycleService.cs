@@ -8,7 +8,7 @@ namespace FlowWatch.Cli.Composition;
 /// <summary>What the watcher says once the HTTP side is up (and hands the demo's cluster view to the intake), and the line it ends with.</summary>
 /// <remarks>Added right after the HTTP endpoint: it starts before any flow is pumped and stops after the checkpoint is written.</remarks>
 public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherConsole console, WatcherSettings settings, WatcherPlan plan,
-    CheckpointService checkpoint, ClusterConnection? cluster = null) : IHostedService
+    CheckpointService checkpoint, HubbleSources sources, ClusterConnection? cluster = null) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -16,16 +16,10 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
             console.Say(cluster?.Integration is null
                 ? "flowwatch: no --kubeconfig and not in a cluster: flows only, no cluster state"
                 : $"flowwatch: cluster state from the Kubernetes API; remediation {kube.Remediation.Mode}");
-        if (runtime.Checkpoints is { } checkpoints)
-        {
-            if (checkpoints.ResumePoint(plan.Target) is { } resume)
-                console.Say($"flowwatch: resuming {plan.Target} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
-            if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
-                console.Say($"flowwatch: {loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
-        }
+        foreach (var line in sources.AttachLines) console.Say("flowwatch: " + line);
         var api = settings.Security is { Options.RequiresToken: true } s
             ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
-        console.Say($"flowwatch: watching {plan.Target}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
+        console.Say($"flowwatch: watching {plan.Describe} as cluster {runtime.Cluster}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (plan.ClusterView is { } view) foreach (var change in view) runtime.Intake.Write(change);
         settings.Started?.Invoke(runtime);
         // The backstop when the graceful stop cannot finish in time (a detector busy with one flow): the checkpoint is still
@@ -55,5 +49,9 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
     }
 }
 
-/// <summary>What one watcher run follows: the Hubble target, and the demo's simulated cluster view (null for watch, which asks Kubernetes).</summary>
-public sealed record WatcherPlan(string Target, IReadOnlyList<Kubernetes.ClusterEvent>? ClusterView);
+/// <summary>What one watcher run follows: the Hubble sources, and the demo's simulated cluster view (null for watch, which asks Kubernetes).</summary>
+public sealed record WatcherPlan(IReadOnlyList<Hubble.HubbleSourceSpec> Sources, IReadOnlyList<Kubernetes.ClusterEvent>? ClusterView)
+{
+    /// <summary>The sources as the command line gave them: "NAME=TARGET" or "TARGET", comma-separated.</summary>
+    public string Describe => string.Join(", ", Sources.Select(s => s.Name is null ? s.Target : $"{s.Name}={s.Target}"));
+}

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -8,7 +9,7 @@ namespace FlowWatch.Api;
 public sealed record EndpointEntry(string Path, string Description, string? Example = null);
 
 /// <summary>Answer of <c>GET /</c> and <c>GET /api/v1</c>: what can be asked here, so that a curl of the address is not a bare 404.</summary>
-public sealed record ApiIndexResponse(string Service, IReadOnlyList<EndpointEntry> Endpoints);
+public sealed record ApiIndexResponse(string Service, IReadOnlyList<EndpointEntry> Endpoints, [property: JsonPropertyOrder(-1)] string? Cluster = null);
 
 /// <summary>The index pages: <c>/</c> lists every endpoint, <c>/api/v1</c> the query API's.</summary>
 public static class ApiIndex
@@ -32,9 +33,12 @@ public static class ApiIndex
         .. Query,
     ];
 
-    public static void Map(IEndpointRouteBuilder app)
+    public static void Map(IEndpointRouteBuilder app) => Map(app, null);
+
+    /// <param name="cluster">The cluster this FlowWatch reports on, named in both answers.</param>
+    public static void Map(IEndpointRouteBuilder app, string? cluster)
     {
-        app.MapGet("/", () => Results.Json(new ApiIndexResponse("flowwatch", All), ApiJson.Indented));
-        app.MapGet("/api/v1", () => Results.Json(new ApiIndexResponse("flowwatch query API", Query), ApiJson.Indented));
+        app.MapGet("/", () => Results.Json(new ApiIndexResponse("flowwatch", All, cluster), ApiJson.Indented));
+        app.MapGet("/api/v1", () => Results.Json(new ApiIndexResponse("flowwatch query API", Query, cluster), ApiJson.Indented));
     }
 }

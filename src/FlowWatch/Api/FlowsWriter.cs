@@ -11,13 +11,14 @@ internal static class FlowsWriter
     /// <summary>Bytes the writer may hold before they go to the socket.</summary>
     private const int FlushBytes = 32 * 1024;
 
-    public static async Task WriteAsync(HttpResponse response, FlowPage page, long retained, CancellationToken ct)
+    public static async Task WriteAsync(HttpResponse response, FlowPage page, long retained, string cluster, CancellationToken ct)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
         var body = response.BodyWriter;
         await using var json = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder, SkipValidation = true });
         json.WriteStartObject();
+        json.WriteString("cluster", cluster);
         json.WriteStartArray("flows");
         foreach (var flow in page.Flows)
         {

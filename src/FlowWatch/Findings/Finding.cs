@@ -34,6 +34,10 @@ public sealed record Finding(
     string Summary,
     IReadOnlyList<string> Details)
 {
+    /// <summary>The cluster the finding is about (the runtime's <c>--cluster</c>); stamped by <see cref="FindingBook"/>, "" until then.</summary>
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Cluster { get; init; } = "";
+
     public static string KindName(FindingKind kind) => Detectors.Registry.DetectorRegistry.Kind(kind)?.ApiName ?? kind.ToString();
 
     public static bool TryParseKind(string text, out FindingKind kind)

@@ -32,6 +32,9 @@ public sealed class FindingBook
         }
     }
 
+    /// <summary>The cluster every finding recorded here is about; stamped on findings that name none.</summary>
+    public string Cluster { get; set; } = ClusterName.Default;
+
     /// <summary>Every finding ever raised, counted once per Id (for replay reports).</summary>
     public long RaisedTotal { get; private set; }
 
@@ -48,7 +51,7 @@ public sealed class FindingBook
             foreach (var f in findings)
             {
                 if (f is null || f.State != FindingState.Open || string.IsNullOrEmpty(f.Id) || _open.ContainsKey(f.Id)) continue;
-                _open[f.Id] = f;
+                _open[f.Id] = Stamp(f);
                 _restoredFirstSeen[f.Id] = f.FirstSeen;
                 _awaitingDetector.Add(f.Id);
                 _openGauge.WithLabels(Finding.KindName(f.Kind), SeverityName(f.Severity)).Inc();
@@ -62,8 +65,10 @@ public sealed class FindingBook
         lock (_gate) return _awaitingDetector.Contains(id);
     }
 
-    public void Apply(Finding finding)
+    /// <summary>Records a finding's new state; returns it as recorded (with its cluster, and a restored first-seen time).</summary>
+    public Finding Apply(Finding finding)
     {
+        finding = Stamp(finding);
         lock (_gate)
         {
             if (_restoredFirstSeen.TryGetValue(finding.Id, out var firstSeen))
@@ -97,7 +102,10 @@ public sealed class FindingBook
                 if (_resolved.Count > _resolvedCapacity) _resolved.RemoveLast();
             }
         }
+        return finding;
     }
+
+    private Finding Stamp(Finding f) => f.Cluster.Length == 0 ? f with { Cluster = Cluster } : f;
 
     public IReadOnlyList<Finding> OpenFindings
     {

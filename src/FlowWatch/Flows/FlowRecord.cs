@@ -25,6 +25,10 @@ public sealed class FlowRecord
     /// <summary>The id as 16 bytes when it is canonical (from the decoder or parsed from <see cref="Uuid"/>); absent otherwise.</summary>
     internal Uuid128 CanonicalUuid =>
         _uuidBits.Present ? _uuidBits : _uuid is { } text && Uuid128.TryParse(text.AsSpan(), out var parsed) ? parsed : default;
+
+    /// <summary>The flow source (a <c>--hubble</c> source's name, or its target) that delivered the flow; "" when not from a Hubble stream.</summary>
+    /// <remarks>Lets per-source bookkeeping (each source's checkpoint resume point) follow what the pipeline processed.</remarks>
+    public string Origin { get; init; } = "";
     /// <summary>Where the flow came from: the Hubble node name (or the replayed file when absent).</summary>
     public string NodeName { get; init; } = "";
     public Verdict Verdict { get; init; }

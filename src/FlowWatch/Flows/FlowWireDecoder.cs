@@ -34,6 +34,9 @@ public sealed class FlowWireDecoder
 
     private sealed record ServiceBox(ServiceRef Value);
 
+    /// <summary>Stamped on every record decoded (<see cref="FlowRecord.Origin"/>): the source this decoder reads for.</summary>
+    public string Origin { get; init; } = "";
+
     /// <summary>Decodes one message; throws <see cref="FormatException"/> when the bytes are not a valid message.</summary>
     public DecodedResponse Decode(ReadOnlySpan<byte> message, string? fallbackNode = null, long timeShiftNanos = 0)
     {
@@ -122,6 +125,7 @@ public sealed class FlowWireDecoder
         if (dropReasonDesc == 0 && verdict == (int)Verdict.Dropped) dropReasonDesc = dropReason;
         return new FlowRecord
         {
+            Origin = Origin,
             TimeNanos = seconds * 1_000_000_000L + nanos + timeShiftNanos,
             Uuid = uuid,
             UuidBits = uuidBits,

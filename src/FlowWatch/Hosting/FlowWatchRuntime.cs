@@ -16,6 +16,9 @@ public sealed record RuntimeOptions
     /// <summary>Where /metrics, /healthz, /readyz and /api listen.</summary>
     public string Listen { get; init; } = "127.0.0.1:9090";
 
+    /// <summary>The cluster this FlowWatch reports on: the <c>cluster</c> label of every metric and the cluster of every finding and answer.</summary>
+    public string Cluster { get; init; } = ClusterName.Default;
+
     /// <summary>Flows that may wait for the pipeline before the oldest are shed.</summary>
     public int IntakeCapacity { get; init; } = 100_000;
 
@@ -56,7 +59,12 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     {
         Options = options;
         LoggerFactory = loggerFactory;
+        if (ClusterName.Problem(options.Cluster) is { } problem)
+            throw new ArgumentException($"cluster name: {problem}", nameof(options));
         Registry = Prometheus.Metrics.NewCustomRegistry();
+        // A static label, set before any metric exists, so that no metric can be created without it: several
+        // FlowWatch instances (one per cluster) scraped by one Prometheus never sum across clusters by accident.
+        Registry.SetStaticLabels(new Dictionary<string, string>(StringComparer.Ordinal) { ["cluster"] = options.Cluster });
         MetricFactory = Prometheus.Metrics.WithCustomRegistry(Registry);
         Detectors = DetectorSet.Create(options.Detectors);
         Store = new FlowStore(options.Store, MetricFactory);
@@ -76,16 +84,19 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Ingest = new IngestHealth(options.Ingest, pipelineMetrics.EventTimeLag, MetricFactory, () => Intake?.Depth ?? 0);
         Sinks.Add(Ingest);
         Pipeline = new FlowPipeline(running, MetricFactory, Sinks, options.EventTime) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
+        Pipeline.Book.Cluster = options.Cluster;
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);
-        Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System, Admission)));
-        Routes.Add(ApiIndex.Map);
+        Routes.Add(app => QueryApi.Map(app, new QueryApiContext(Store, Pipeline.Book, Detectors, TimeProvider.System, Admission, options.Cluster)));
+        Routes.Add(app => ApiIndex.Map(app, options.Cluster));
         Readiness.Add(() => Intake.Overloaded ? $"intake queue over half full ({Intake.Depth:N0} of {Intake.Capacity:N0}): shedding load" : null);
         Readiness.Add(() => Ingest.Reason);
     }
 
     public RuntimeOptions Options { get; }
+    /// <summary>The cluster this runtime reports on (<see cref="RuntimeOptions.Cluster"/>).</summary>
+    public string Cluster => Options.Cluster;
     public ILoggerFactory LoggerFactory { get; }
     public CollectorRegistry Registry { get; }
     public IMetricFactory MetricFactory { get; }

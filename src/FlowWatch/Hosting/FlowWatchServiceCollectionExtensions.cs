@@ -59,30 +59,31 @@ public static class FlowWatchServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>A Hubble Relay or agent as a flow source, resumed from the checkpoint when it has this target; /readyz waits for its stream.</summary>
-    /// <remarks>Flows are enriched from cluster state when <see cref="AddFlowWatchKubernetes"/> was added. Each call adds one
-    /// source, keyed by its target; every source is also listed by <c>GetServices&lt;HubbleStreamSource&gt;()</c>.</remarks>
-    public static IServiceCollection AddHubbleIntake(this IServiceCollection services, string target, HubbleClientOptions? options = null)
+    /// <summary>The Hubble Relays or agents to follow (<c>--hubble [NAME=]TARGET</c>, repeatable), each resumed from its
+    /// checkpoint entry; /readyz waits for every source's stream.</summary>
+    /// <remarks>Flows are enriched from cluster state when <see cref="AddFlowWatchKubernetes"/> was added. The sources are
+    /// <see cref="HubbleSources"/>; each client is also listed by <c>GetServices&lt;HubbleStreamSource&gt;()</c>. The lines
+    /// worth telling a person at start (resume points, findings still open) are in <see cref="HubbleSources.AttachLines"/>.</remarks>
+    public static IServiceCollection AddHubbleIntake(this IServiceCollection services, IReadOnlyList<HubbleSourceSpec> specs)
     {
-        services.AddKeyedSingleton(target, (sp, _) => CreateSource(sp, target, options));
-        services.AddSingleton(sp => sp.GetRequiredKeyedService<HubbleStreamSource>(target));
-        services.AddSingleton<IHostedService>(sp => new HubbleIntakeService(sp.GetRequiredKeyedService<HubbleStreamSource>(target)));
+        services.AddSingleton(sp =>
+        {
+            var runtime = sp.GetRequiredService<FlowWatchRuntime>();
+            var cluster = sp.GetService<ClusterConnection>()?.Integration;
+            var sources = new HubbleSources(specs, runtime, cluster is null ? null : cluster.Enrich, sp.GetRequiredService<ILoggerFactory>());
+            sources.AttachLines = sources.Attach();
+            return sources;
+        });
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var index = i;
+            services.AddSingleton(sp => sp.GetRequiredService<HubbleSources>().Sources[index]);
+            services.AddSingleton<IHostedService>(sp => new HubbleIntakeService(sp.GetRequiredService<HubbleSources>().Sources[index]));
+        }
         return services;
     }
 
-    private static HubbleStreamSource CreateSource(IServiceProvider sp, string target, HubbleClientOptions? options)
-    {
-        var runtime = sp.GetRequiredService<FlowWatchRuntime>();
-        var cluster = sp.GetService<ClusterConnection>()?.Integration;
-        var source = new HubbleStreamSource(target, f => runtime.Intake.Write(cluster is null ? f : cluster.Enrich(f)),
-            runtime.Pipeline.Metrics, options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("flowwatch.hubble"));
-        runtime.Ingest.Follow(() => source.LostEvents, () => source.Connection == HubbleConnectionState.Connected);
-        if (runtime.Checkpoints is { } checkpoints)
-        {
-            checkpoints.Source = target;
-            if (checkpoints.ResumePoint(target) is { } resume) source.StartFrom(resume.NewestNanos, resume.Ids);
-        }
-        runtime.Readiness.Add(() => source.Connection == HubbleConnectionState.Connected ? null : $"hubble {target}: {source.State}");
-        return source;
-    }
+    /// <summary>One source, <c>--hubble TARGET</c>.</summary>
+    public static IServiceCollection AddHubbleIntake(this IServiceCollection services, string target, HubbleClientOptions? options = null) =>
+        services.AddHubbleIntake([new HubbleSourceSpec(null, target, options ?? new HubbleClientOptions())]);
 }

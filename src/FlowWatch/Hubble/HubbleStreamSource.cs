@@ -34,7 +34,7 @@ public sealed partial class HubbleStreamSource
     private readonly ResumeWindow _window;
     // One decoder for every stream of this source: its intern tables are megabytes, and streams run one after
     // another (the previous call's reads have ended before the next call starts), never at once.
-    private readonly FlowWireDecoder _decoder = new();
+    private readonly FlowWireDecoder _decoder;
     private readonly Dictionary<string, ulong> _lostBySource = new(StringComparer.Ordinal);
     private readonly Lock _lostLock = new();
     // The header callback and the first message race to mark the stream connected; one of them logs it.
@@ -48,10 +48,13 @@ public sealed partial class HubbleStreamSource
 
     /// <exception cref="FormatException">The target is not one of the forms <see cref="HubbleTarget.Parse"/> accepts.</exception>
     /// <exception cref="ArgumentException">An option is invalid (for example a key file that does not exist).</exception>
+    /// <param name="name">The source's name (<c>--hubble NAME=TARGET</c>); null for a plain <c>--hubble TARGET</c>.</param>
     public HubbleStreamSource(string target, Action<FlowRecord> sink, PipelineMetrics metrics, HubbleClientOptions? options = null,
-        ILogger? logger = null)
+        string? name = null, ILogger? logger = null)
     {
         _log = logger ?? NullLogger.Instance;
+        Name = name;
+        _decoder = new FlowWireDecoder { Origin = name ?? target };
         Options = options ?? new HubbleClientOptions();
         Options.Validate();
         _target = HubbleTarget.Parse(target);
@@ -64,6 +67,12 @@ public sealed partial class HubbleStreamSource
     }
 
     public string Target { get; }
+
+    /// <summary>The source's name, null when it has none (a plain <c>--hubble TARGET</c>).</summary>
+    public string? Name { get; }
+
+    /// <summary>What the checkpoint records this source's resume point under, and every flow it delivers carries as <see cref="FlowRecord.Origin"/>: its name, else its target.</summary>
+    public string Key => Name ?? Target;
     public HubbleClientOptions Options { get; }
     public HubbleConnectionState Connection { get; private set; } = HubbleConnectionState.Connecting;
 

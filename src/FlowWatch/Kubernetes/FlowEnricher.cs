@@ -34,7 +34,7 @@ public sealed class FlowEnricher(ClusterView view)
 
     private static FlowRecord Copy(FlowRecord f, FlowEndpoint source, FlowEndpoint destination) => new()
     {
-        TimeNanos = f.TimeNanos, Uuid = f.Uuid, NodeName = f.NodeName, Verdict = f.Verdict, DropReason = f.DropReason,
+        Origin = f.Origin, TimeNanos = f.TimeNanos, Uuid = f.Uuid, NodeName = f.NodeName, Verdict = f.Verdict, DropReason = f.DropReason,
         Kind = f.Kind, EventType = f.EventType, EventSubType = f.EventSubType, SourceIp = f.SourceIp,
         DestinationIp = f.DestinationIp, Protocol = f.Protocol, SourcePort = f.SourcePort, DestinationPort = f.DestinationPort,
         TcpFlags = f.TcpFlags, IcmpType = f.IcmpType, IcmpCode = f.IcmpCode, Source = source, Destination = destination,

@@ -3,8 +3,10 @@ using FlowWatch.Findings;
 namespace FlowWatch.Pipeline;
 
 /// <summary>Writes a runtime's <see cref="Checkpoint"/> every few seconds and on shutdown, and reads it back at start.</summary>
-/// <remarks>One flow source per runtime (watch and demo follow one Hubble target): the resume point is the newest flow
-/// the pipeline processed, recorded under that source's name.</remarks>
+/// <remarks>One resume point per flow source (a <c>--hubble</c> source's name, or its target when unnamed): the newest flow
+/// the pipeline processed from that source (<see cref="ResumeTracker"/>, by <see cref="Flows.FlowRecord.Origin"/>). With one
+/// source the newest flow processed at all is its resume point, as before several sources existed, so a checkpoint
+/// written by either version resumes the other.</remarks>
 public sealed class CheckpointKeeper
 {
     private readonly Func<IReadOnlyList<Finding>> _openFindings;
@@ -29,27 +31,45 @@ public sealed class CheckpointKeeper
     /// <summary>Checkpoints written so far.</summary>
     public long Saves => Interlocked.Read(ref _saves);
 
-    /// <summary>The flow source the resume point is recorded under; set once the source is known.</summary>
-    public string? Source { get; set; }
+    /// <summary>The one flow source the resume point is recorded under (null when none or several); setting it sets <see cref="Sources"/>.</summary>
+    public string? Source
+    {
+        get => Sources.Count == 1 ? Sources[0] : null;
+        set => Sources = value is null ? [] : [value];
+    }
+
+    /// <summary>The flow sources (their checkpoint keys) whose resume points are recorded; set once the sources are known.</summary>
+    public IReadOnlyList<string> Sources { get; set; } = [];
 
     /// <summary>Where <paramref name="source"/> stopped last time, or null to follow from now.</summary>
-    public (long NewestNanos, IReadOnlyList<string> Ids)? ResumePoint(string source) =>
-        Loaded?.Sources.TryGetValue(source, out var nanos) == true && nanos > 0
-            ? (nanos, Loaded.NewestIds?.GetValueOrDefault(source) ?? [])
-            : null;
+    /// <param name="formerly">Another key the same source may have been recorded under (its target, before it was given a name).</param>
+    public (long NewestNanos, IReadOnlyList<string> Ids)? ResumePoint(string source, string? formerly = null)
+    {
+        if (Loaded is null) return null;
+        foreach (var key in formerly is null || formerly == source ? [source] : new[] { source, formerly })
+            if (Loaded.Sources.TryGetValue(key, out var nanos) && nanos > 0)
+                return (nanos, Loaded.NewestIds?.GetValueOrDefault(key) ?? []);
+        return null;
+    }
+
+    private readonly Dictionary<string, string> _formerly = new(StringComparer.Ordinal);
+
+    /// <summary>Records that <paramref name="source"/> was keyed <paramref name="formerly"/> in older checkpoints, so an unprocessed source keeps that point.</summary>
+    public void Alias(string source, string formerly) { lock (_saving) _formerly[source] = formerly; }
 
     /// <summary>Writes the checkpoint now (atomically). Safe to call from any thread.</summary>
     public void Save()
     {
         lock (_saving)
         {
-            var (newest, ids) = _tracker.Snapshot();
             var sources = new Dictionary<string, long>(StringComparer.Ordinal);
             var newestIds = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-            if (Source is { } source)
+            var keys = Sources;
+            foreach (var source in keys)
             {
+                var (newest, ids) = keys.Count == 1 ? _tracker.Snapshot() : _tracker.Snapshot(source);
                 // Nothing processed yet this run: keep the old resume point rather than forget it.
-                var previous = ResumePoint(source);
+                var previous = ResumePoint(source, _formerly.GetValueOrDefault(source));
                 if (newest == 0 && previous is { } p) (newest, ids) = p;
                 if (newest > 0) { sources[source] = newest; newestIds[source] = ids; }
             }

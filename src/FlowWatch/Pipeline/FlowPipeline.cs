@@ -97,11 +97,8 @@ public sealed class FlowPipeline : IDisposable
             _subscriptions.Add(DetectorIsolation.Attach(detector, context, DetectorLog).Subscribe(OnFinding));
     }
 
-    private void OnFinding(Finding finding)
-    {
-        Book.Apply(finding);
-        _findings.OnNext(finding);
-    }
+    // Observers (Events, the live view, replay) see the finding as the book recorded it: with its cluster.
+    private void OnFinding(Finding finding) => _findings.OnNext(Book.Apply(finding));
 
     /// <summary>Takes one flow: rejects a stamp that cannot be believed, else hands it to the reorder stage, which delivers it in order.</summary>
     public void Process(FlowRecord flow)

@@ -18,6 +18,10 @@ public sealed record ReplayReport(
     double ElapsedSeconds,
     IReadOnlyList<ReplayFinding> Findings)
 {
+    /// <summary>The cluster the recordings are from (<c>--cluster</c>); every finding names it too.</summary>
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Cluster { get; init; } = ClusterName.Default;
+
     public static ReplayReport From(ReplaySummary s) => new(
         s.Files.Select((f, i) => new ReplayFileReport(f, i < s.FlowsPerFile.Count ? s.FlowsPerFile[i] : 0)).ToList(),
         s.FlowsRead, s.BadLines, s.BadLineSamples, s.First, s.Last,
@@ -25,7 +29,7 @@ public sealed record ReplayReport(
         s.LostEvents,
         new Dictionary<string, long> { ["far_future"] = s.FarFuture, ["far_past"] = s.FarPast },
         s.Late, s.Jumps, Math.Round(s.Elapsed.TotalSeconds, 3),
-        s.FinalFindings.Select(x => ReplayFinding.From(x.Final, x.Updates)).ToList());
+        s.FinalFindings.Select(x => ReplayFinding.From(x.Final, x.Updates)).ToList()) { Cluster = s.Cluster };
 }
 
 /// <summary>One replayed file and how many flows were read from it.</summary>
@@ -45,6 +49,10 @@ public sealed record ReplayFinding(
     IReadOnlyList<string> Details,
     int Updates)
 {
+    /// <summary>The cluster the finding is about, as on <see cref="Finding.Cluster"/>.</summary>
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Cluster { get; init; } = "";
+
     public static ReplayFinding From(Finding f, int updates) =>
-        new(f.Id, f.Kind, f.Severity, f.State, f.Subject, f.Evidence, f.FirstSeen, f.LastSeen, f.Summary, f.Details, updates);
+        new(f.Id, f.Kind, f.Severity, f.State, f.Subject, f.Evidence, f.FirstSeen, f.LastSeen, f.Summary, f.Details, updates) { Cluster = f.Cluster };
 }

@@ -105,6 +105,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
             stats.VerdictCounts, lost, findings, watch.Elapsed)
         {
             FlowsPerFile = perFile,
+            Cluster = pipeline.Book.Cluster,
             FarFuture = stats.FarFuture,
             FarPast = stats.FarPast,
             Late = stats.Late,

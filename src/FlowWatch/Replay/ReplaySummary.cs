@@ -21,6 +21,9 @@ public sealed record ReplaySummary(
     /// <summary>Flows read from each file, in the order of <see cref="Files"/>; a zero means nothing could be read from it.</summary>
     public IReadOnlyList<long> FlowsPerFile { get; init; } = [];
 
+    /// <summary>The cluster the recordings are from (<c>--cluster</c>), named in the report and on every finding.</summary>
+    public string Cluster { get; init; } = FlowWatch.Findings.ClusterName.Default;
+
     /// <summary>Flows stamped too far ahead of their neighbours: stored, not detected on.</summary>
     public long FarFuture { get; init; }
 
@@ -45,7 +48,7 @@ public sealed record ReplaySummary(
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"Replay of {string.Join(", ", Files.Select(Path.GetFileName))}");
+        sb.AppendLine(inv, $"Replay of {string.Join(", ", Files.Select(Path.GetFileName))} (cluster {Cluster})");
         var rate = Elapsed.TotalSeconds > 0 ? FlowsRead / Elapsed.TotalSeconds : 0;
         sb.AppendLine(inv, $"  flows read    {FlowsRead:N0} in {Elapsed.TotalSeconds:F2} s ({rate:N0} flows/s)");
         sb.AppendLine(inv, $"  bad lines     {BadLines:N0}");

@@ -78,6 +78,31 @@ public sealed partial class AlertRuleTests
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
+    /// <summary>One Prometheus over many clusters: every grouping keeps cluster, so no rule sums one cluster into
+    /// another (rules/tests/clusters.yaml shows the difference it makes), and every alert's summary names it.</summary>
+    [Fact]
+    public void EveryGrouping_KeepsCluster_AndEverySummaryNamesIt()
+    {
+        var problems = new List<string>();
+        foreach (var rule in RuleFiles.All)
+        {
+            var aggregations = AggregationWithoutGrouping().Matches(rule.Expr).Select(m => m.Value).ToList();
+            problems.AddRange(aggregations.Select(a => $"{rule.File} {rule.Name}: '{a.Trim()}' aggregates over every cluster"));
+            foreach (Match m in Grouping().Matches(rule.Expr))
+                if (m.Groups["how"].Value is "by" or "on" && !m.Groups["labels"].Value.Split(',').Select(l => l.Trim()).Contains("cluster")
+                    && !IsUpFallback(rule, m))
+                    problems.Add($"{rule.File} {rule.Name}: '{m.Value}' drops cluster");
+            if (rule.Alert is not null && !rule.Annotations.GetValueOrDefault("summary", "").Contains("$labels.cluster", StringComparison.Ordinal))
+                problems.Add($"{rule.Alert}: summary does not name the cluster");
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    // FlowWatchDown joins up (which has no cluster when FlowWatch sets it itself) to the instance's FlowWatch series
+    // on (job, instance): that is where the cluster comes from.
+    private static bool IsUpFallback(RuleDefinition rule, Match m) =>
+        rule.Alert == "FlowWatchDown" && m.Groups["labels"].Value.Replace(" ", "") == "job,instance";
+
     [Fact]
     public void PromQlNames_FindsMetricsButNotFunctionsLabelsOrKeywords()
     {
@@ -91,6 +116,13 @@ public sealed partial class AlertRuleTests
 
     private static string GitHubAnchor(string heading) =>
         Regex.Replace(heading.Trim().ToLowerInvariant(), @"[^a-z0-9 _-]", "").Replace(' ', '-');
+
+    [GeneratedRegex(@"\b(?<how>by|without|on|ignoring)\s*\((?<labels>[^()]*)\)")]
+    private static partial Regex Grouping();
+
+    // An aggregation written agg(...) with no by () in front (rules/ always write agg by (...) (...)).
+    [GeneratedRegex(@"\b(?:sum|max|min|avg|count|group|stddev|stdvar|topk|bottomk|quantile)\s*\(")]
+    private static partial Regex AggregationWithoutGrouping();
 
     [GeneratedRegex(@"^#{1,6}\s+(.+?)\s*$", RegexOptions.Multiline)]
     private static partial Regex Heading();

@@ -4,12 +4,25 @@ using FlowWatch.Tests.Support;
 
 namespace FlowWatch.Tests.Alerting;
 
-/// <summary>grafana/flowwatch.json: its panels (rows' nested panels included), queries and template variables.</summary>
+/// <summary>The dashboards in grafana/ (flowwatch.json, one cluster at a time; flowwatch-fleet.json, every cluster side by
+/// side): their panels (rows' nested panels included), queries and template variables.</summary>
 internal static partial class DashboardFile
 {
-    public static string Path => System.IO.Path.Combine(TestPaths.RepoRoot, "grafana", "flowwatch.json");
+    public const string Cluster = "flowwatch.json";
+    public const string Fleet = "flowwatch-fleet.json";
 
-    public static JsonObject Load() => JsonNode.Parse(File.ReadAllText(Path))!.AsObject();
+    public static string Path => PathOf(Cluster);
+
+    public static string PathOf(string name) => System.IO.Path.Combine(TestPaths.RepoRoot, "grafana", name);
+
+    /// <summary>Every dashboard file's name, sorted.</summary>
+    public static IReadOnlyList<string> Names =>
+        Directory.GetFiles(System.IO.Path.Combine(TestPaths.RepoRoot, "grafana"), "*.json").Select(System.IO.Path.GetFileName).OfType<string>()
+            .Order(StringComparer.Ordinal).ToList();
+
+    public static JsonObject Load() => Load(Cluster);
+
+    public static JsonObject Load(string name) => JsonNode.Parse(File.ReadAllText(PathOf(name)))!.AsObject();
 
     /// <summary>Every panel, rows included, with a collapsed row's panels after it.</summary>
     public static IEnumerable<JsonObject> Panels(JsonObject dashboard)
@@ -75,13 +88,25 @@ internal static partial class DashboardFile
         VariableReference().Matches(text).Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)
             .Where(n => !n.StartsWith("__", StringComparison.Ordinal));
 
-    /// <summary>The query as Prometheus would receive it with every variable at "All" and intervals of one minute.</summary>
-    public static string Substitute(string query) =>
+    /// <summary>The query as Prometheus would receive it with intervals of one minute and every variable at the value
+    /// given in <paramref name="values"/> (a regex, as Grafana interpolates into =~), else at "All" (.*).</summary>
+    public static string Substitute(string query, IReadOnlyDictionary<string, string>? values = null) =>
         VariableReference().Replace(query, m =>
         {
             var name = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
-            return name is "__rate_interval" or "__interval" or "__range" ? "1m" : ".*";
+            if (name is "__rate_interval" or "__interval" or "__range") return "1m";
+            return values is not null && values.TryGetValue(name, out var value) ? value : ".*";
         });
+
+    /// <summary>label_values(selector, label) as the PromQL that has one series per value: group by (label) (selector).</summary>
+    public static string? LabelValuesAsPromQl(string query)
+    {
+        var m = LabelValues().Match(query);
+        return m.Success ? $"group by ({m.Groups["label"].Value}) ({m.Groups["selector"].Value})" : null;
+    }
+
+    [GeneratedRegex(@"^\s*label_values\(\s*(?<selector>.+),\s*(?<label>[a-zA-Z_]\w*)\s*\)\s*$", RegexOptions.Singleline)]
+    private static partial Regex LabelValues();
 
     [GeneratedRegex(@"\$\{(\w+)(?::\w+)?\}|\$(\w+)")]
     private static partial Regex VariableReference();

@@ -2,55 +2,74 @@ using System.Text.Json.Nodes;
 
 namespace FlowWatch.Tests.Alerting;
 
-/// <summary>grafana/flowwatch.json imports into Grafana 10+ and only asks for series FlowWatch (or rules/) provides.</summary>
+/// <summary>Every dashboard in grafana/ imports into Grafana 10+ and only asks for series FlowWatch (or rules/) provides;
+/// grafana/flowwatch.json covers every detector.</summary>
 public sealed class DashboardTests
 {
     private static readonly JsonObject Dashboard = DashboardFile.Load();
 
+    public static TheoryData<string> Dashboards => new(DashboardFile.Names);
+
     [Fact]
-    public void Dashboard_IsGrafana10Schema_WithUidAndTitle()
+    public void Grafana_HoldsThePerClusterAndTheFleetDashboard_WithDistinctUids()
     {
-        Assert.InRange((int)Dashboard["schemaVersion"]!, 36, 39);
-        Assert.False(string.IsNullOrEmpty((string?)Dashboard["uid"]));
-        Assert.False(string.IsNullOrEmpty((string?)Dashboard["title"]));
-        var ids = DashboardFile.Panels(Dashboard).Select(p => (int)p["id"]!).ToList();
+        Assert.Equal([DashboardFile.Fleet, DashboardFile.Cluster], DashboardFile.Names);
+        var uids = DashboardFile.Names.Select(n => (string?)DashboardFile.Load(n)["uid"]).ToList();
+        Assert.Equal(uids.Count, uids.Distinct().Count());
+    }
+
+    [Theory]
+    [MemberData(nameof(Dashboards))]
+    public void Dashboard_IsGrafana10Schema_WithUidAndTitle(string name)
+    {
+        var dashboard = DashboardFile.Load(name);
+        Assert.InRange((int)dashboard["schemaVersion"]!, 36, 39);
+        Assert.False(string.IsNullOrEmpty((string?)dashboard["uid"]));
+        Assert.False(string.IsNullOrEmpty((string?)dashboard["title"]));
+        var ids = DashboardFile.Panels(dashboard).Select(p => (int)p["id"]!).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
     }
 
-    [Fact]
-    public void Datasource_IsAPrometheusVariable_UsedByEveryPanelAndTarget()
+    [Theory]
+    [MemberData(nameof(Dashboards))]
+    public void Datasource_IsAPrometheusVariable_UsedByEveryPanelAndTarget(string name)
     {
-        var ds = DashboardFile.Variables(Dashboard).SingleOrDefault(v => (string?)v["name"] == "datasource");
+        var dashboard = DashboardFile.Load(name);
+        var ds = DashboardFile.Variables(dashboard).SingleOrDefault(v => (string?)v["name"] == "datasource");
         Assert.NotNull(ds);
         Assert.Equal("datasource", (string?)ds["type"]);
         Assert.Equal("prometheus", (string?)ds["query"]);
         var problems = new List<string>();
-        foreach (var panel in DashboardFile.Panels(Dashboard).Where(p => !DashboardFile.IsRow(p)))
+        foreach (var panel in DashboardFile.Panels(dashboard).Where(p => !DashboardFile.IsRow(p)))
         {
             CheckDatasource(panel["datasource"], $"panel '{panel["title"]}'", problems);
             foreach (var t in DashboardFile.Targets(panel)) CheckDatasource(t["datasource"], $"panel '{panel["title"]}' target {t["refId"]}", problems);
         }
-        foreach (var v in DashboardFile.Variables(Dashboard).Where(v => (string?)v["type"] == "query"))
+        foreach (var v in DashboardFile.Variables(dashboard).Where(v => (string?)v["type"] == "query"))
             CheckDatasource(v["datasource"], $"variable ${v["name"]}", problems);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    [Fact]
-    public void EveryPanel_HasATargetWithAnExpression()
+    [Theory]
+    [MemberData(nameof(Dashboards))]
+    public void EveryPanel_HasATargetWithAnExpression(string name)
     {
-        var empty = DashboardFile.Panels(Dashboard)
+        var dashboard = DashboardFile.Load(name);
+        var empty = DashboardFile.Panels(dashboard)
             .Where(p => !DashboardFile.IsRow(p))
             .Where(p => !DashboardFile.Targets(p).Any(t => !string.IsNullOrWhiteSpace((string?)t["expr"])))
             .Select(p => (string?)p["title"]).ToList();
         Assert.True(empty.Count == 0, "panels without a PromQL target: " + string.Join(", ", empty));
     }
 
-    [Fact]
-    public void EveryQuery_UsesOnlyExportedMetricsOrRecordedSeries()
+    [Theory]
+    [MemberData(nameof(Dashboards))]
+    public void EveryQuery_UsesOnlyExportedMetricsOrRecordedSeries(string name)
     {
+        var dashboard = DashboardFile.Load(name);
         var recorded = RuleFiles.RecordedNames;
         var problems = new List<string>();
-        foreach (var (where, query) in DashboardFile.Queries(Dashboard))
+        foreach (var (where, query) in DashboardFile.Queries(dashboard))
         {
             var names = PromQlNames.MetricNames(query);
             if (names.Count == 0) problems.Add($"{where}: reads no metric: {query}");
@@ -61,15 +80,17 @@ public sealed class DashboardTests
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    [Fact]
-    public void EveryVariableUsed_IsDefined()
+    [Theory]
+    [MemberData(nameof(Dashboards))]
+    public void EveryVariableUsed_IsDefined(string name)
     {
-        var defined = DashboardFile.Variables(Dashboard).Select(v => (string)v["name"]!).ToHashSet(StringComparer.Ordinal);
-        var used = DashboardFile.VariableReferences(Dashboard.ToJsonString()).ToHashSet(StringComparer.Ordinal);
+        var dashboard = DashboardFile.Load(name);
+        var defined = DashboardFile.Variables(dashboard).Select(v => (string)v["name"]!).ToHashSet(StringComparer.Ordinal);
+        var used = DashboardFile.VariableReferences(dashboard.ToJsonString()).ToHashSet(StringComparer.Ordinal);
         Assert.True(used.IsSubsetOf(defined), "used but not defined: " + string.Join(", ", used.Except(defined)));
-        foreach (var required in new[] { "namespace", "workload", "service" })
+        foreach (var required in name == DashboardFile.Cluster ? ["cluster", "namespace", "workload", "service"] : new[] { "cluster" })
         {
-            var v = DashboardFile.Variables(Dashboard).SingleOrDefault(x => (string?)x["name"] == required);
+            var v = DashboardFile.Variables(dashboard).SingleOrDefault(x => (string?)x["name"] == required);
             Assert.True(v is not null, $"no ${required} variable");
             Assert.StartsWith("label_values(", DashboardFile.VariableQuery(v!));
             Assert.True(used.Contains(required), $"${required} is defined but no query uses it");

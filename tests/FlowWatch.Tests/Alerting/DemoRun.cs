@@ -14,6 +14,9 @@ public sealed class DemoRun : IAsyncDisposable
     /// <summary>1m → 10 s, 2m → 20 s.</summary>
     public const int ForDivisor = 6;
 
+    /// <summary>The cluster label the scrape config gives the demo's target.</summary>
+    public const string ScrapeCluster = "demo";
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
     private readonly Dictionary<string, SeenAlert> _seen = new(StringComparer.Ordinal);
 
@@ -54,7 +57,9 @@ public sealed class DemoRun : IAsyncDisposable
         try
         {
             demo = await DemoProcess.StartAsync(scenarios);
-            var prometheus = await PrometheusHarness.StartAsync(demo.MetricsUri, rules.Paths, TimeSpan.FromSeconds(1));
+            // The scrape config names the cluster, as a platform team's does; a cluster label FlowWatch sets itself wins.
+            var prometheus = await PrometheusHarness.StartAsync(demo.MetricsUri, rules.Paths, TimeSpan.FromSeconds(1),
+                targetLabels: new Dictionary<string, string> { ["cluster"] = ScrapeCluster });
             return new DemoRun(scenarios, rules, demo, prometheus);
         }
         catch

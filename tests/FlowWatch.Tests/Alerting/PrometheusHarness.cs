@@ -46,8 +46,17 @@ public sealed class PrometheusHarness : IAsyncDisposable
 
     /// <summary>Starts Prometheus scraping <paramref name="target"/> (e.g. http://127.0.0.1:5000/metrics) every
     /// <paramref name="scrapeInterval"/> (default 1 s) with <paramref name="ruleFiles"/> loaded.</summary>
+    /// <param name="targetLabels">Labels the scrape config puts on the target (e.g. cluster). The job honours the
+    /// exporter's labels, so a label FlowWatch sets itself wins over the target's, as deploy/ and the README advise.</param>
+    public static Task<PrometheusHarness> StartAsync(
+        Uri target, IEnumerable<string> ruleFiles, TimeSpan? scrapeInterval = null, TimeSpan? readyTimeout = null, CancellationToken ct = default,
+        IReadOnlyDictionary<string, string>? targetLabels = null) =>
+        StartAsync([target], ruleFiles, scrapeInterval, readyTimeout, ct, targetLabels);
+
+    /// <summary>As above, scraping every one of <paramref name="targets"/> (same scheme and path) in the one job <c>flowwatch</c>.</summary>
     public static async Task<PrometheusHarness> StartAsync(
-        Uri target, IEnumerable<string> ruleFiles, TimeSpan? scrapeInterval = null, TimeSpan? readyTimeout = null, CancellationToken ct = default)
+        IReadOnlyList<Uri> targets, IEnumerable<string> ruleFiles, TimeSpan? scrapeInterval = null, TimeSpan? readyTimeout = null, CancellationToken ct = default,
+        IReadOnlyDictionary<string, string>? targetLabels = null)
     {
         var binary = PrometheusTools.Prometheus;
         var rules = ruleFiles.Select(Path.GetFullPath).ToList();
@@ -59,7 +68,7 @@ public sealed class PrometheusHarness : IAsyncDisposable
             var dir = Directory.CreateTempSubdirectory("flowwatch-prometheus-");
             var port = FreeLoopbackPort();
             var config = Path.Combine(dir.FullName, "prometheus.yml");
-            await File.WriteAllTextAsync(config, Config(target, rules, interval), ct);
+            await File.WriteAllTextAsync(config, Config(targets, rules, interval, targetLabels), ct);
             var psi = new ProcessStartInfo(binary)
             {
                 WorkingDirectory = dir.FullName,
@@ -278,17 +287,20 @@ public sealed class PrometheusHarness : IAsyncDisposable
     private static Dictionary<string, string> Strings(JsonElement obj) =>
         obj.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
 
-    private static string Config(Uri target, IReadOnlyList<string> rules, TimeSpan interval)
+    private static string Config(IReadOnlyList<Uri> targets, IReadOnlyList<string> rules, TimeSpan interval, IReadOnlyDictionary<string, string>? targetLabels)
     {
+        var target = targets[0];
         var seconds = $"{Math.Max(1, (int)interval.TotalSeconds)}s";
         var sb = new StringBuilder();
         sb.Append("global:\n");
         sb.Append($"  scrape_interval: {seconds}\n  scrape_timeout: {seconds}\n  evaluation_interval: 1s\n");
         sb.Append(rules.Count == 0 ? "rule_files: []\n" : "rule_files:\n");
         foreach (var r in rules) sb.Append("  - ").Append(Quote(r)).Append('\n');
-        sb.Append("scrape_configs:\n  - job_name: flowwatch\n");
+        sb.Append("scrape_configs:\n  - job_name: flowwatch\n    honor_labels: true\n");
         sb.Append($"    scheme: {target.Scheme}\n    metrics_path: {Quote(target.AbsolutePath)}\n");
-        sb.Append($"    static_configs:\n      - targets: [{Quote(target.Authority)}]\n");
+        sb.Append($"    static_configs:\n      - targets: [{string.Join(", ", targets.Select(t => Quote(t.Authority)))}]\n");
+        if (targetLabels is { Count: > 0 })
+            sb.Append("        labels: {").Append(string.Join(", ", targetLabels.Select(l => $"{l.Key}: {Quote(l.Value)}"))).Append("}\n");
         return sb.ToString();
     }
 

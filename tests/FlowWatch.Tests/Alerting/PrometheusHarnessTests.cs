@@ -55,7 +55,7 @@ public sealed class PrometheusHarnessTests(PrometheusHarnessTests.Fixture fixtur
         var prom = fixture.Prometheus;
         await prom.WaitForSamplesAsync("flowwatch_flows_total", Wait);
         var problems = new List<string>();
-        var queries = DashboardFile.Queries(DashboardFile.Load()).ToList();
+        var queries = DashboardFile.Names.SelectMany(name => DashboardFile.Queries(DashboardFile.Load(name))).ToList();
         foreach (var (where, query) in queries)
         {
             var q = DashboardFile.Substitute(query).Trim();
@@ -72,9 +72,12 @@ public sealed class PrometheusHarnessTests(PrometheusHarnessTests.Fixture fixtur
             }
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
-        // Series this endpoint exports reach the panels that show them.
-        var flows = await prom.QueryAsync(DashboardFile.Substitute(
-            DashboardFile.Queries(DashboardFile.Load()).Single(q => q.Where.StartsWith("panel 'Flows by verdict'", StringComparison.Ordinal)).Query));
+        // Series this endpoint exports reach the panels that show them. The panel is a rate: it has a series only once
+        // two scrapes of it are in, which a loaded machine may not have made yet, so wait for that (the count is judged below).
+        var flowsQuery = DashboardFile.Substitute(
+            DashboardFile.Queries(DashboardFile.Load()).Single(q => q.Where.StartsWith("panel 'Flows by verdict'", StringComparison.Ordinal)).Query);
+        await prom.WaitForSamplesAsync($"count({flowsQuery}) >= 8", Wait);
+        var flows = await prom.QueryAsync(flowsQuery);
         output.WriteLine($"{queries.Count} queries ran; 'Flows by verdict' returned {flows.GetArrayLength()} series");
         Assert.True(flows.GetArrayLength() >= 8, "Flows by verdict should show every verdict FlowWatch pre-creates");
     }

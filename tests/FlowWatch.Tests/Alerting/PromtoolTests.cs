@@ -54,11 +54,11 @@ public sealed class PromtoolTests(ITestOutputHelper output)
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    /// <summary>Each panel and variable query, with variables substituted, as a recording rule that promtool parses.</summary>
+    /// <summary>Each panel and variable query of every dashboard, with variables substituted, as a recording rule that promtool parses.</summary>
     [Fact]
     public async Task DashboardQueries_AreValidPromQl()
     {
-        var queries = DashboardFile.Queries(DashboardFile.Load())
+        var queries = DashboardFile.Names.SelectMany(name => DashboardFile.Queries(DashboardFile.Load(name)).Select(q => (Where: $"{name} {q.Where}", q.Query)))
             .Where(q => !q.Query.TrimStart().StartsWith("label_values(", StringComparison.Ordinal))
             .ToList();
         Assert.NotEmpty(queries);

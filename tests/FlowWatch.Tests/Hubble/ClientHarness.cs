@@ -16,7 +16,7 @@ public sealed class ClientHarness : IAsyncDisposable
         Registry = Prometheus.Metrics.NewCustomRegistry();
         Metrics = new PipelineMetrics(Prometheus.Metrics.WithCustomRegistry(Registry));
         Source = new HubbleStreamSource(target, f => { Flows.Enqueue(f); Counts.AddOrUpdate(f.Uuid, 1, (_, n) => n + 1); }, Metrics,
-            options ?? Fast, logger);
+            options ?? Fast, logger: logger);
         _run = Source.RunAsync(_stop.Token);
     }
 

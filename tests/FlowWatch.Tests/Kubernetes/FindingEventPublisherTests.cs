@@ -39,6 +39,7 @@ public sealed class FindingEventPublisherTests
         Assert.Equal("Pod", (string?)body["involvedObject"]?["kind"]);
         Assert.Equal("legacy-aaaaa", (string?)body["involvedObject"]?["name"]);
         Assert.Equal("summary of duplicate_ip/10.4.0.9", (string?)body["message"]);
+        Assert.Equal("duplicate_ip/10.4.0.9", (string?)body["metadata"]?["annotations"]?[FindingEventPublisher.FindingAnnotation]);
 
         time.Now = time.Now.AddMinutes(6);
         Assert.Equal("patched", await publisher.PublishAsync(f, default));
@@ -47,6 +48,17 @@ public sealed class FindingEventPublisherTests
         Assert.Equal(2, (int?)patch["count"]);
         Assert.Equal(1, MetricText.Value(registry, "flowwatch_kube_events_total", ("reason", "FlowWatchDuplicateIP"), ("result", "created")));
         Assert.Equal(2, MetricText.Value(registry, "flowwatch_kube_events_total", ("reason", "FlowWatchDuplicateIP"), ("result", "deduplicated")));
+    }
+
+    [Fact]
+    public async Task Event_NamesTheFindingsCluster_InAnAnnotation()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var (publisher, _, _) = Publisher(api);
+        var f = Open("dns_drops/shop/cart", FindingKind.DnsDrops, new FindingSubject(Namespace: "shop", Pod: "cart-1")) with { Cluster = "prod-eu-1" };
+        Assert.Equal("created", await publisher.PublishAsync(f, default));
+        var (_, body) = Assert.Single(api.Posts);
+        Assert.Equal("prod-eu-1", (string?)body["metadata"]?["annotations"]?[FindingEventPublisher.ClusterAnnotation]);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ internal sealed class MetricScrape(HttpClient http, Uri metrics)
     /// <summary>The first sample of a family (labels included in <paramref name="family"/> if wanted), NaN as NaN; null when absent.</summary>
     public static double? First(string text, string family)
     {
-        foreach (var line in text.Split('\n'))
+        foreach (var line in WithoutCluster(text))
         {
             if (line.StartsWith('#') || !line.StartsWith(family, StringComparison.Ordinal)) continue;
             var rest = line[family.Length..];
@@ -27,7 +27,7 @@ internal sealed class MetricScrape(HttpClient http, Uri metrics)
     public static double Sum(string text, string family)
     {
         double sum = 0;
-        foreach (var line in text.Split('\n'))
+        foreach (var line in WithoutCluster(text))
         {
             if (line.StartsWith('#') || !line.StartsWith(family, StringComparison.Ordinal)) continue;
             var rest = line[family.Length..];
@@ -37,4 +37,8 @@ internal sealed class MetricScrape(HttpClient http, Uri metrics)
         }
         return sum;
     }
+
+    /// <summary>The lines with the runtime's static <c>cluster</c> label taken out, so a family given with its own labels matches.</summary>
+    public static IEnumerable<string> WithoutCluster(string text) =>
+        text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l, "cluster=\"[^\"]*\",?", "").Replace("{}", "").Replace(",}", "}"));
 }

@@ -57,6 +57,12 @@ public sealed class FindingEventPublisher
             f => _results.WithLabels(Reason(f.Kind), "shed").Inc());
     }
 
+    /// <summary>Annotation on every Event naming the cluster of its finding.</summary>
+    public const string ClusterAnnotation = "flowwatch.io/cluster";
+
+    /// <summary>Annotation on every Event naming its finding's id (as in /api/v1/findings).</summary>
+    public const string FindingAnnotation = "flowwatch.io/finding";
+
     public static string Reason(FindingKind kind) => Detectors.Registry.DetectorRegistry.Kind(kind)?.EventReason ?? "FlowWatch" + kind;
 
     /// <summary>Queues every opening or changing finding; never blocks the caller.</summary>
@@ -116,7 +122,13 @@ public sealed class FindingEventPublisher
         var ev = new Corev1Event
         {
             ApiVersion = "v1", Kind = "Event",
-            Metadata = new V1ObjectMeta { Name = EventName(name, f.Id), NamespaceProperty = ns },
+            // The cluster as an annotation, not in the message: an Event lives in its own cluster, but one read from a
+            // fleet's central event store (an exporter) must still say where it came from.
+            Metadata = new V1ObjectMeta
+            {
+                Name = EventName(name, f.Id), NamespaceProperty = ns,
+                Annotations = new Dictionary<string, string> { [ClusterAnnotation] = f.Cluster, [FindingAnnotation] = f.Id },
+            },
             InvolvedObject = new V1ObjectReference
             {
                 ApiVersion = "v1", Kind = kind, Name = name, NamespaceProperty = ns,

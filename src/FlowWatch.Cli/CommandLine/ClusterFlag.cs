@@ -1,0 +1,21 @@
+using FlowWatch.Findings;
+
+namespace FlowWatch.Cli.CommandLine;
+
+/// <summary><c>--cluster NAME</c> of watch, demo and replay: the cluster every metric, finding and answer names.</summary>
+public static class ClusterFlag
+{
+    public static readonly OptionSpec Option = new("cluster",
+        "Name of the cluster watched: the 'cluster' label of every metric and the cluster of every finding, API answer, Event and report. " +
+        "Give each FlowWatch of a fleet its own (Cilium's cluster.name is a good choice).",
+        "NAME", ClusterName.Default);
+
+    /// <summary>The name given (or the default), checked now.</summary>
+    public static string Get(ParsedArgs args)
+    {
+        var name = args.Get("cluster") ?? ClusterName.Default;
+        return ClusterName.Problem(name) is { } problem
+            ? throw new UsageException($"option '--cluster': {problem}; give a name such as prod-eu-1.")
+            : name;
+    }
+}
