@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
 namespace FlowWatch.Tests.Alerting;
@@ -7,42 +6,20 @@ namespace FlowWatch.Tests.Alerting;
 /// <summary>Two clusters, one Prometheus: <c>flowwatch demo --cluster a</c> (DNS drops) and <c>--cluster b</c> (a failing
 /// NodePort backend) as two real processes, scraped in one job with rules/ loaded. Every FlowWatch series carries its
 /// instance's cluster, and each scenario's alerts fire for its own cluster only.</summary>
-/// <remarks>The two instances coordinate through nothing but the <c>cluster</c> label. The rules' aggregations must keep it
-/// (<c>by (cluster, ...)</c>); where a rule file in rules/ does not yet, this test's copy adds <c>cluster</c> to its
-/// <c>by (...)</c> and <c>on (...)</c> lists, and prints how many it had to add (0 once rules/ carries the cluster itself).</remarks>
+/// <remarks>The two instances coordinate through nothing but the <c>cluster</c> label, so the rules are loaded as rules/
+/// has them (only <c>for:</c> scaled): their aggregations keep <c>cluster</c> themselves, which
+/// <c>AlertRuleTests.EveryGrouping_KeepsCluster_AndEverySummaryNamesIt</c> checks line by line.</remarks>
 [Collection(DemoEndToEndCollection.Name)]
-public sealed partial class TwoClusterEndToEndTests(ITestOutputHelper output)
+public sealed class TwoClusterEndToEndTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
 
     private static readonly (string Cluster, string Scenario)[] Clusters = [("a", "dns-drops"), ("b", "nodeport-backend")];
 
-    [GeneratedRegex(@"\b(by|on) \((?!\s*cluster\b)([^)]*)\)")] private static partial Regex GroupingWithoutCluster();
-
-    /// <summary>Adds <c>cluster</c> to every grouping list of the copies that lacks it; returns how many it added.</summary>
-    private static int KeepCluster(IEnumerable<string> paths)
-    {
-        var added = 0;
-        foreach (var path in paths)
-        {
-            var text = File.ReadAllText(path);
-            var rewritten = GroupingWithoutCluster().Replace(text, m =>
-            {
-                if (m.Groups[2].Value.Split(',').Any(l => l.Trim() == "cluster")) return m.Value;
-                added++;
-                return m.Groups[2].Value.Trim().Length == 0 ? $"{m.Groups[1].Value} (cluster)" : $"{m.Groups[1].Value} (cluster, {m.Groups[2].Value})";
-            });
-            File.WriteAllText(path, rewritten);
-        }
-        return added;
-    }
-
     [Fact]
     public async Task TwoInstances_OnePrometheus_EachAlertFiresForItsOwnClusterOnly_EverySeriesNamesItsCluster()
     {
         using var rules = ScaledRuleFiles.Write(DemoRun.ForDivisor);
-        var added = KeepCluster(rules.Paths);
-        output.WriteLine($"grouping lists of rules/ without cluster, given it in the test's copy: {added}");
         var demos = new List<DemoProcess>();
         try
         {

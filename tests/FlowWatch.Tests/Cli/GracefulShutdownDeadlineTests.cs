@@ -15,6 +15,7 @@ namespace FlowWatch.Tests.Cli;
 /// </summary>
 /// <remarks>The built CLI as a child process. Each figure is measured from the signal to the exit (startup not included) and
 /// printed; the one-second bound is the issue's own requirement.</remarks>
+[Collection(TimingCollection.Name)]
 public sealed class GracefulShutdownDeadlineTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(1);

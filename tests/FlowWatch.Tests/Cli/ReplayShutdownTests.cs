@@ -1,3 +1,4 @@
+using FlowWatch.Tests.Support;
 using System.Diagnostics;
 using System.Text;
 using Xunit.Abstractions;
@@ -5,6 +6,7 @@ using Xunit.Abstractions;
 namespace FlowWatch.Tests.Cli;
 
 /// <summary>SIGTERM stops <c>flowwatch replay</c> within a second while it crosses one time jump after another.</summary>
+[Collection(TimingCollection.Name)]
 public sealed class ReplayShutdownTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-replay-term-").FullName;
