@@ -75,6 +75,23 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     private void Add(string path, string apiVersion, string listKind) => _resources[path] = new FakeResource(this, apiVersion, listKind);
 
+    /// <summary>Writes a kubeconfig at <paramref name="path"/> whose one context ("fake") points at this server with a
+    /// bearer token, as a user's kubeconfig would point at a real API server.</summary>
+    public Task WriteKubeconfigAsync(string path) => File.WriteAllTextAsync(path, $$"""
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: fake
+          cluster: {server: {{Address.ToString().TrimEnd('/')}}}
+        users:
+        - name: tester
+          user: {token: test-token}
+        contexts:
+        - name: fake
+          context: {cluster: fake, user: tester}
+        current-context: fake
+        """);
+
     /// <summary>A client configured exactly as in production, pointed at this server.</summary>
     public IKubernetes Client() => new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Address.ToString().TrimEnd('/') });
 

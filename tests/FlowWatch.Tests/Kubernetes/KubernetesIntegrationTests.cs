@@ -17,20 +17,7 @@ public sealed class KubernetesIntegrationTests
         await using var api = await FakeApiServer.StartAsync();
         api.Pods.Put(Pod("shop", "api-6d5f7c8b9-bbbbb", "n1", "10.4.0.9", T0, owner: "api-6d5f7c8b9"));
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"flowwatch-kubeconfig-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(kubeconfig, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster: {server: {{api.Address.ToString().TrimEnd('/')}}}
-            users:
-            - name: tester
-              user: {token: test-token}
-            contexts:
-            - name: fake
-              context: {cluster: fake, user: tester}
-            current-context: fake
-            """);
+        await api.WriteKubeconfigAsync(kubeconfig);
         try
         {
             await using var runtime = new FlowWatchRuntime(new RuntimeOptions { Listen = "127.0.0.1:0" }, NullLoggerFactory.Instance);

@@ -32,20 +32,7 @@ public sealed class LeaderElectionProcessTests(ITestOutputHelper output)
         try
         {
             var kubeconfig = Path.Combine(dir, "kubeconfig.yaml");
-            await File.WriteAllTextAsync(kubeconfig, $$"""
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: fake
-                  cluster: {server: {{api.Address.ToString().TrimEnd('/')}}}
-                users:
-                - name: tester
-                  user: {token: test-token}
-                contexts:
-                - name: fake
-                  context: {cluster: fake, user: tester}
-                current-context: fake
-                """);
+            await api.WriteKubeconfigAsync(kubeconfig);
             string[] args = ["--hubble", hubble.Address.ToString().TrimEnd('/'), "--kubeconfig", kubeconfig, "--remediate", "evict", "--remediate-max", "10",
                 "--leader-lease-duration", $"{LeaseDuration.TotalSeconds}s", "--progress", "30s"];
             var env = new Dictionary<string, string> { ["POD_NAMESPACE"] = "flowwatch", ["HOSTNAME"] = "replica-a" };
