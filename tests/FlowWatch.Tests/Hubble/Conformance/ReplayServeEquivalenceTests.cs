@@ -18,7 +18,6 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
         var files = TestPaths.CorpusFiles;
         Skip.If(files.Count == 0, TestPaths.CorpusMissing);
         TestPaths.RequireSharedBin();
-        var filters = QueryEquivalenceTests.Filters.Select(row => ((string)row[0], (string)row[1])).ToList();
         var mismatches = new List<string>();
         long compared = 0, matched = 0;
         foreach (var file in files)
@@ -27,16 +26,16 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
             await serve.WaitForLineAsync(l => l.StartsWith("flowwatch replay: serving ", StringComparison.Ordinal) && l.Contains(" flows and "), TimeSpan.FromSeconds(120));
             using var http = new HttpClient { BaseAddress = new Uri(serve.Address), Timeout = TimeSpan.FromSeconds(60) };
             var counts = new List<string>();
-            foreach (var (query, flags) in filters)
+            foreach (var filter in EquivalenceFilters.All)
             {
-                var expected = (await HubbleCli.RunAsync(["observe", "--input-file", file, "--all", "-o", "jsonpb", .. flags.Split(' ')], TimeSpan.FromSeconds(60))).Ok().Flows.Count;
-                var answer = (await http.GetFromJsonAsync<FlowsResponse>($"/api/v1/flows?{query}&limit=10000", ApiJson.Options))!;
-                Assert.False(answer.Truncated, $"{query} on {Path.GetFileName(file)} was truncated");
+                var expected = await EquivalenceFilters.HubbleCountAsync(file, filter);
+                var answer = (await http.GetFromJsonAsync<FlowsResponse>($"/api/v1/flows?{filter.UrlQuery}&limit=10000", ApiJson.Options))!;
+                Assert.False(answer.Truncated, $"{filter} on {Path.GetFileName(file)} was truncated");
                 compared++;
                 matched += answer.Flows.Count;
-                counts.Add($"{query} {expected}");
+                counts.Add($"{filter} {expected}");
                 if (answer.Flows.Count != expected)
-                    mismatches.Add($"{Path.GetFileName(file)} {query}: hubble {expected}, FlowWatch (replay --serve) {answer.Flows.Count}");
+                    mismatches.Add($"{Path.GetFileName(file)} {filter}: hubble {expected}, FlowWatch (replay --serve) {answer.Flows.Count}");
             }
             // The served store holds the recording: hubble's reading of the export is hubble's reading of the file.
             var original = (await HubbleCli.RunAsync(["observe", "--input-file", file, "--all", "-o", "jsonpb"], TimeSpan.FromSeconds(60))).Ok();
@@ -53,7 +52,8 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
             output.WriteLine($"{Path.GetFileName(file)} ({exported.Length} flows): {string.Join("; ", counts)}");
             Assert.Equal(0, await serve.TerminateAsync(TimeSpan.FromSeconds(30)));
         }
-        output.WriteLine($"{compared} (recording, filter) pairs compared, {matched:N0} flows matched in all");
+        output.WriteLine($"{compared} (recording, filter) pairs compared ({EquivalenceFilters.All.Count} filters x {files.Count} recordings), " +
+            $"{compared - mismatches.Count} equal, {matched:N0} flows matched in all");
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
         Assert.True(matched > 0, "no filter matched any flow: the comparison proves nothing");
     }
