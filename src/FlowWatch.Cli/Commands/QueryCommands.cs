@@ -74,7 +74,8 @@ public static class QueryCommands
           flowwatch flows --verdict dropped --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
         With several --server NAME=URL, the newest --limit flows of all servers are merged by time, each line led by
         its cluster (-o api: one JSON answer, each flow with its cluster); -f follows every server and says on stderr
-        when one stops (and starts again) answering. -o jsonpb exports one server at a time.
+        when one stops (and starts again) answering. -o jsonpb, -o json and --all export one server at a time (hubble's
+        lines do not say which server a flow came from): with several servers they are refused, naming each way out.
         """);
 
     public static readonly CommandSpec FindingsSpec = new("findings",
@@ -209,10 +210,15 @@ public static class QueryCommands
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
         var servers = ServerTargets.Parse(args.GetAll("server"),
             args.Get("clusters-file") is { } clusters ? ClustersFile.Load(clusters) : [], DefaultServer);
-        if (ServerTargets.IsFleet(servers))
+        // An export is one server's flows: hubble's lines have no field that says which FlowWatch a flow came from, so
+        // the lines of several servers could not be told apart (or de-duplicated) afterwards. One named server is fine.
+        var export = spec == FlowsSpec && (output is "jsonpb" or "json" || args.Flag("all"));
+        if (export && servers.Count > 1)
+            throw new UsageException($"{(output is "jsonpb" or "json" ? $"-o {output}{(args.Flag("all") ? " --all" : "")}" : "--all")} exports one server's flows, as hubble observe writes them " +
+                $"(the lines do not say which server a flow came from), and {servers.Count} servers are given. Export each in turn " +
+                $"(flowwatch flows --all -o jsonpb --server {servers[0].Url} > {servers[0].Name ?? "cluster"}.jsonl), or use -o api for one JSON answer with each flow's cluster.");
+        if (ServerTargets.IsFleet(servers) && !export)
         {
-            if (spec == FlowsSpec && (output is "jsonpb" or "json" || args.Flag("all")))
-                throw new UsageException("-o jsonpb, -o json and --all export one server's flows; with several --server use -o api (one JSON answer, each flow with its cluster) or export each server in turn.");
             using var fleet = new FleetClient(servers, Token(args), CaFileOf(args, null));
             return await (spec.Name switch
             {
@@ -222,7 +228,9 @@ public static class QueryCommands
                 _ => FleetCommands.BackendsAsync(args, fleet, ct),
             });
         }
-        using var api = new ApiClient(servers[0].Url, Token(args), CaFileOf(args, servers[0].Url));
+        var server = servers[0];
+        var token = server.TokenFile is { } own ? ReadToken(own, $"option '--clusters-file': the token-file of server {server.Name}") : Token(args);
+        using var api = new ApiClient(server.Url, token, server.CaFile ?? CaFileOf(args, server.Url));
         // flows -o json is Hubble's lines (handled before this flag is read); its API answer is -o api.
         try { return await body(args, api, output is "json" or "api"); }
         catch (QueryFailedException e)

@@ -49,6 +49,17 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
             var exportedUuids = exported.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("flow"))
                 .Where(f => f.TryGetProperty("uuid", out _)).Select(f => f.GetProperty("uuid").GetString()).ToHashSet();
             Assert.True(withUuid.SetEquals(exportedUuids), $"{Path.GetFileName(file)}: {withUuid.Count} uuids in the file, {exportedUuids.Count} exported");
+            if (file == files[0])
+            {
+                // One server given by name exports the same lines; two are refused, with nothing written.
+                var named = await Api.CliRun.RunAsync("flows", "--all", "-o", "jsonpb", "--server", $"rec={serve.Address}");
+                Assert.True(named.ExitCode == 0, named.Stderr);
+                Assert.Equal(export.Stdout, named.Stdout);
+                var two = await Api.CliRun.RunAsync("flows", "--all", "-o", "jsonpb", "--server", $"a={serve.Address}", "--server", $"b={serve.Address}");
+                Assert.Equal(1, two.ExitCode);
+                Assert.Equal("", two.Stdout);
+                Assert.Contains("exports one server's flows", two.Stderr);
+            }
             output.WriteLine($"{Path.GetFileName(file)} ({exported.Length} flows): {string.Join("; ", counts)}");
             Assert.Equal(0, await serve.TerminateAsync(TimeSpan.FromSeconds(30)));
         }
