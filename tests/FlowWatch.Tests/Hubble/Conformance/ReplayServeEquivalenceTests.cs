@@ -37,6 +37,12 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
                 if (answer.Flows.Count != expected)
                     mismatches.Add($"{Path.GetFileName(file)} {filter}: hubble {expected}, FlowWatch (replay --serve) {answer.Flows.Count}");
             }
+            // The CLI's flags mean the same: flows --label SELECTOR over the built CLI (the selector with spaces as one argument).
+            var byCli = await Api.CliRun.RunAsync("flows", "--label", "k8s:app in (ratings,details)", "--limit", "10000", "-o", "api", "--server", serve.Address);
+            Assert.True(byCli.ExitCode == 0, byCli.Stderr);
+            var cliCount = System.Text.Json.JsonDocument.Parse(byCli.Stdout).RootElement.GetProperty("flows").GetArrayLength();
+            var cliExpected = await EquivalenceFilters.HubbleCountAsync(file, new EquivalenceFilter("label=k8s:app~in~(ratings,details)", "--label k8s:app~in~(ratings,details)"));
+            if (cliCount != cliExpected) mismatches.Add($"{Path.GetFileName(file)} flows --label 'k8s:app in (ratings,details)': hubble {cliExpected}, FlowWatch CLI {cliCount}");
             // The served store holds the recording: hubble's reading of the export is hubble's reading of the file.
             var original = (await HubbleCli.RunAsync(["observe", "--input-file", file, "--all", "-o", "jsonpb"], TimeSpan.FromSeconds(60))).Ok();
             var export = await Api.CliRun.RunAsync("flows", "--all", "-o", "jsonpb", "--server", serve.Address);
