@@ -20,6 +20,12 @@ if (options.Scale)
     ScaleBench.Run(options);
     return 0;
 }
+if (options.GrpcOnly)
+{
+    GrpcBench.Run(Inputs.Simulator(), options.GrpcFlows, options.Repeats);
+    Console.WriteLine($"# load average at the end {Machine.LoadAverage()}");
+    return 0;
+}
 GeneratorBench.Run(options.Repeats);
 var inputs = Inputs.Load(options);
 if (options.Replay) ReplayBench.Run(inputs, options);

@@ -40,6 +40,8 @@ public static class ScaleBench
         var dropWorkload = "";
         ScaleCluster.Pod? original = null, impostor = null;
         var timing = new Stopwatch();
+        var timedPause = TimeSpan.Zero;
+        var ledger = new GcLedger();
         var process = Process.GetCurrentProcess();
         var cpuTimed = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
@@ -95,6 +97,8 @@ public static class ScaleBench
 
             process.Refresh();
             var cpuBefore = process.TotalProcessorTime;
+            ledger.Observe();
+            var pauseBefore = GC.GetTotalPauseDuration();
             timing.Start();
             foreach (var (time, bytes) in batch)
             {
@@ -104,6 +108,8 @@ public static class ScaleBench
                 if (flow is not null) pipeline.Process(flow);
             }
             timing.Stop();
+            timedPause += GC.GetTotalPauseDuration() - pauseBefore;
+            ledger.Observe();
             process.Refresh();
             cpuTimed += process.TotalProcessorTime - cpuBefore;
             flows += batch.Count;
@@ -111,7 +117,9 @@ public static class ScaleBench
             if (t >= nextSample)
             {
                 nextSample += 5_000_000_000L;
+                ledger.Observe();
                 var heap = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
+                ledger.Skip();
                 samples.Add(((t - start) / 1e9, flows, heap, Process.GetCurrentProcess().WorkingSet64 / 1048576.0));
             }
         }
@@ -122,6 +130,9 @@ public static class ScaleBench
             Console.WriteLine($"# sample t={s.EventSeconds,6:F0}s flows={s.Flows,11:N0} heap_after_gc={s.HeapMb,7:F0} MB working_set={s.WorkingSetMb,7:F0} MB");
         Console.WriteLine($"scale.flows: {flows}");
         Console.WriteLine($"scale.gc_pause_seconds: {GC.GetTotalPauseDuration().TotalSeconds:F1}   # of {wall.Elapsed.TotalSeconds:F1} s wall, timed part {timing.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"scale.gc_pause_seconds_timed: {timedPause.TotalSeconds:F1}   # GC pauses inside the timed part (decode + pipeline)");
+        Console.WriteLine($"scale.gc_share_percent: {100 * timedPause / timing.Elapsed:F1}   # of the timed part's wall time; target <= 10");
+        ledger.Print("scale.gc");
         Console.WriteLine($"scale.gc_counts: gen0 {GC.CollectionCount(0)} gen1 {GC.CollectionCount(1)} gen2 {GC.CollectionCount(2)}");
         Console.WriteLine($"scale.pods_replaced: {cluster.Replaced}");
         Console.WriteLine($"scale.flows_per_second: {flows / timing.Elapsed.TotalSeconds:F0}   # decode + full pipeline, generator excluded");
