@@ -70,6 +70,9 @@ public sealed record FlowEndpoint(uint Identity, string Namespace, string Pod, s
 {
     public static readonly FlowEndpoint Empty = new(0, "", "", "", "");
 
+    /// <summary>The ClusterMesh cluster Cilium puts on the endpoint (<c>cluster_name</c>); "" when the flow names none.</summary>
+    public string Cluster { get; init; } = "";
+
     public bool IsPod => Pod.Length != 0;
 
     /// <summary>"namespace/pod", or the reserved identity's name for non-pods.</summary>
