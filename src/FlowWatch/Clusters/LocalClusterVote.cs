@@ -3,7 +3,9 @@ namespace FlowWatch.Clusters;
 /// <summary>Counts the Cilium cluster names flows carry on their endpoints; the watched cluster's is the most common,
 /// because every flow has an endpoint on the node that observed it.</summary>
 /// <remarks>Bounded to <see cref="MaxNames"/> names (a ClusterMesh has at most 511 clusters, and a few send traffic to
-/// one); names past it are not counted. Names are interned by the decoders, so a lookup is a reference compare.</remarks>
+/// one); names past it are not counted. Names are interned by the decoders, so a lookup is a reference compare. One
+/// writer (the pipeline thread, as every sink); <see cref="Local"/> may be read from any thread, <see cref="Tally"/> is a
+/// snapshot that may lag the writer by a flow.</remarks>
 public sealed class LocalClusterVote
 {
     /// <summary>Distinct names counted.</summary>
@@ -26,18 +28,16 @@ public sealed class LocalClusterVote
 
     private void Add(string name)
     {
-        lock (_names)
+        var i = IndexOf(name);
+        if (i < 0)
         {
-            var i = IndexOf(name);
-            if (i < 0)
-            {
-                if (_used == MaxNames) return;
-                i = _used++;
-                _names[i] = name;
-            }
-            var n = ++_counts[i];
-            if (!ReferenceEquals(_names[i], _local) && n > CountOf(_local)) _local = _names[i];
+            if (_used == MaxNames) return;
+            i = _used;
+            _names[i] = name;
+            Volatile.Write(ref _used, i + 1);
         }
+        var n = ++_counts[i];
+        if (!ReferenceEquals(_names[i], _local) && n > CountOf(_local)) _local = _names[i];
     }
 
     private int IndexOf(string name)
@@ -58,6 +58,7 @@ public sealed class LocalClusterVote
     /// <summary>Every name counted with its count, most common first.</summary>
     public IReadOnlyList<(string Name, long Flows)> Tally()
     {
-        lock (_names) return Enumerable.Range(0, _used).Select(i => (_names[i], _counts[i])).OrderByDescending(t => t.Item2).ToList();
+        var used = Volatile.Read(ref _used);
+        return Enumerable.Range(0, used).Select(i => (_names[i], Volatile.Read(ref _counts[i]))).OrderByDescending(t => t.Item2).ToList();
     }
 }

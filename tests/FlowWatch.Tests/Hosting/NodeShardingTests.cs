@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using FlowWatch.Findings;
 using FlowWatch.Flows;
 using FlowWatch.Hosting;
 using FlowWatch.Hubble;
@@ -11,7 +12,8 @@ using Xunit.Abstractions;
 namespace FlowWatch.Tests.Hosting;
 
 /// <summary>Sharding by node: two FlowWatch replicas, each given a subset of the nodes with <c>--node</c> (Hubble's node
-/// filter, applied by the server), against one simulator, beside one replica that sees every node.</summary>
+/// filter, applied by the server), against one simulator, beside one replica that sees every node: disjoint flows whose
+/// counts add up, and each finding exactly once when the shards' findings are merged by id.</summary>
 public sealed class NodeShardingTests(ITestOutputHelper output)
 {
     /// <summary>Every flow one replica processed: uuid → verdict.</summary>
@@ -39,7 +41,7 @@ public sealed class NodeShardingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task TwoShards_SeeDisjointFlows_TogetherAllOfThem_AndTheirCountsSumToTheUnshardedOnes()
+    public async Task TwoShards_SeeDisjointFlows_TheirCountsSumToTheUnshardedOnes_AndMergedByIdEachFindingIsRaisedExactlyOnce()
     {
         await using var sim = new SimulatorHost(new SimulatorOptions
         {
@@ -96,13 +98,32 @@ public sealed class NodeShardingTests(ITestOutputHelper output)
                 output.WriteLine($"flowwatch_flows_total{{verdict=\"{verdict}\"}}: unsharded {Count(all):N0} = shard-1 {Count(one):N0} + shard-2 {Count(two):N0}");
             }
 
-            // Findings: every unsharded one is raised by a shard; a workload whose pods or peers sit on both shards is raised by both.
-            var ids = replicas.ToDictionary(r => r.Name, r => r.Runtime.Pipeline.Book.All.Select(f => f.Id).ToHashSet());
-            var missing = ids["all"].Where(id => !ids["shard-1"].Contains(id) && !ids["shard-2"].Contains(id)).ToList();
-            var both = ids["shard-1"].Intersect(ids["shard-2"]).ToList();
-            output.WriteLine($"findings: unsharded {ids["all"].Count} [{string.Join(", ", ids["all"].Order())}]; shard-1 {ids["shard-1"].Count}, shard-2 {ids["shard-2"].Count}; " +
-                             $"raised by both shards: {both.Count} [{string.Join(", ", both.Order())}]");
-            Assert.True(missing.Count == 0, $"raised unsharded but by no shard: {string.Join(", ", missing)}");
+            // Findings, exactly once: a shard raises a finding under the id the unsharded replica uses (never one naming the
+            // shard or node), so merged by id (as the CLI's fleet view does) the shards give exactly the unsharded findings,
+            // one each, with the evidence of their shares adding up to the whole.
+            var unsharded = all.Runtime.Pipeline.Book.All;
+            var copies = one.Runtime.Pipeline.Book.All.Concat(two.Runtime.Pipeline.Book.All).ToList();
+            var merged = FindingMerge.MergeAll(copies);
+            var both = copies.GroupBy(f => f.Id).Where(g => g.Count() > 1).Select(g => g.Key).Order().ToList();
+            output.WriteLine($"findings: unsharded {unsharded.Count} [{string.Join(", ", unsharded.Select(f => f.Id).Order())}]; " +
+                             $"shard-1 {one.Runtime.Pipeline.Book.All.Count}, shard-2 {two.Runtime.Pipeline.Book.All.Count}; " +
+                             $"raised by both shards: {both.Count} [{string.Join(", ", both)}]; merged {merged.Count}");
+            Assert.NotEmpty(both);
+            Assert.Equal(unsharded.Count, unsharded.Select(f => f.Id).Distinct().Count());
+            Assert.Equal(unsharded.Select(f => f.Id).Order(), merged.Select(f => f.Id).Order());
+            foreach (var whole in unsharded)
+            {
+                var m = merged.Single(f => f.Id == whole.Id);
+                string Evidence(Finding f) => string.Join(", ", f.Evidence.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
+                output.WriteLine($"  {whole.Id}: unsharded {whole.State} {whole.Severity} [{Evidence(whole)}]; merged {m.State} {m.Severity} [{Evidence(m)}]");
+                Assert.Equal(whole.State, m.State);
+                Assert.Equal(whole.Kind, m.Kind);
+                Assert.Equal(whole.Cluster, m.Cluster);
+                Assert.Equal(Evidence(whole), Evidence(m));
+            }
+            // flowwatch_findings_raised_total is per replica: a finding that spans shards is raised by each of them.
+            double Raised(Replica r) => MetricText.Value(r.Runtime.Registry, "flowwatch_findings_raised_total", ("kind", "dns_drops")) ?? 0;
+            output.WriteLine($"flowwatch_findings_raised_total{{kind=\"dns_drops\"}}: unsharded {Raised(all)}, shard-1 {Raised(one)}, shard-2 {Raised(two)}");
         }
         finally
         {
