@@ -12,7 +12,7 @@ public static class ClusterFlag
         "NAME", ClusterName.Default);
 
     /// <summary>How long watch asks Hubble for its cluster's name at start when --cluster is not given.</summary>
-    public static readonly TimeSpan DiscoveryTimeout = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan DiscoveryTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The name given (or the default), checked now.</summary>
     public static string Get(ParsedArgs args)
