@@ -22,6 +22,9 @@ public sealed class FlowIntake
     private readonly FlowPipeline _pipeline;
     private readonly int _capacity;
     private long _shed;
+    private long _waits;
+    private const int GatherFlows = 256;
+    private static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(1);
 
     public FlowIntake(FlowPipeline pipeline, int capacity = 100_000)
     {
@@ -41,6 +44,8 @@ public sealed class FlowIntake
     public int Depth => _queue.Count;
     /// <summary>Flows shed so far, by source (<see cref="FlowRecord.Origin"/>).</summary>
     public IReadOnlyDictionary<string, long> ShedBySource => _queue.ShedBySource();
+    /// <summary>Times the pump found the queue empty and waited for flows: per flow, what the hand-off between threads costs.</summary>
+    public long Waits => Interlocked.Read(ref _waits);
     /// <summary>True while the queue is more than half full: the pipeline is not keeping up.</summary>
     public bool Overloaded => Depth > _capacity / 2;
 
@@ -72,6 +77,7 @@ public sealed class FlowIntake
                 if (!got)
                 {
                     _pipeline.Metrics.QueueDepth.Set(0);
+                    Interlocked.Increment(ref _waits);
                     using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     idle.CancelAfter(TimeSpan.FromMilliseconds(500));
                     bool more;
@@ -80,6 +86,9 @@ public sealed class FlowIntake
                     // The sources are done: what the reorder stage still holds goes on now (a cancelled pump leaves it: the
                     // checkpoint's resume point is the newest flow delivered, so a restart reads those flows again).
                     if (!more) { _pipeline.Flush(); break; }
+                    // The pipeline outruns a gRPC stream's decoding, so a pump that went on at each wake-up would sleep again
+                    // after one flow, and every flow would cost the source a thread-pool hand-off. Let a burst gather first.
+                    if (live && reader.Count < GatherFlows) await Task.Delay(GatherDelay, ct).ConfigureAwait(false);
                     if (live && _pipeline.Started && reader.Count == 0)
                     {
                         // Idle: let event time follow the wall clock from the last flow seen.
