@@ -17,12 +17,13 @@ internal static class FleetCommands
     {
         var answers = await fleet.GetAllAsync(QueryCommands.FindingsPath(args), ct);
         var limit = args.Int("limit", 1, 1000);
-        var found = new List<(string Cluster, Finding Finding, JsonObject Json)>();
+        var found = new List<(string Cluster, string Server, Finding Finding, JsonObject Json)>();
         foreach (var a in answers.Where(a => a.Answered))
             foreach (var item in a.Body!["findings"] as JsonArray ?? [])
-                if (item is not null) found.Add((a.ClusterOf(item), FleetClient.Typed<Finding>(item), FleetClient.WithCluster(item, a.ClusterOf(item))));
-        // Two replicas of one cluster (sharded by node) can both report a finding from cluster state: one row, the latest.
-        var all = found.GroupBy(f => (f.Cluster, f.Finding.Id)).Select(g => g.MaxBy(f => f.Finding.LastSeen)).ToList();
+                if (item is not null) found.Add((a.ClusterOf(item), a.Name, FleetClient.Typed<Finding>(item), FleetClient.WithCluster(item, a.ClusterOf(item))));
+        // Replicas of one cluster (node shards) raise a finding under the same id when each sees part of its evidence:
+        // one row, merged (FindingMerge), naming the servers that reported it.
+        var all = found.GroupBy(f => (f.Cluster, f.Finding.Id)).Select(g => Merged(g.Key.Cluster, g.ToList())).ToList();
         var open = all.Count(f => f.Finding.State == FindingState.Open);
         var resolved = all.Count - open;
         var byJson = all.ToDictionary(f => (f.Cluster, f.Finding.Id), f => f.Json);
@@ -46,6 +47,15 @@ internal static class FleetCommands
             }
         }
         return FleetClient.Report("findings", answers);
+    }
+
+    private static (string Cluster, Finding Finding, JsonObject Json) Merged(string cluster, List<(string Cluster, string Server, Finding Finding, JsonObject Json)> copies)
+    {
+        if (copies.Count == 1) return (cluster, copies[0].Finding, copies[0].Json);
+        var merged = FindingMerge.Merge(copies.Select(c => c.Finding with { Cluster = cluster }).ToList());
+        var json = (JsonObject)JsonSerializer.SerializeToNode(merged, ApiJson.Options)!;
+        json["reported_by"] = new JsonArray(copies.Select(c => (JsonNode)JsonValue.Create(c.Server)!).ToArray());
+        return (cluster, merged, json);
     }
 
     public static async Task<int> FlowsAsync(ParsedArgs args, FleetClient fleet, CancellationToken ct)

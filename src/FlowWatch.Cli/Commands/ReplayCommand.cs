@@ -108,8 +108,11 @@ public static class ReplayCommand
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();
             registry.SetStaticLabels(new Dictionary<string, string> { ["cluster"] = cluster });
-            using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry), time: eventTime);
+            // A recording from a ClusterMesh: findings about the other clusters' pods name their cluster, as in watch.
+            var attribution = new FlowWatch.Clusters.ClusterAttribution(cluster);
+            using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry), [attribution], eventTime);
             pipeline.Book.Cluster = cluster;
+            pipeline.Book.Attribute = attribution.Of;
             var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
             {
                 Drain = drain,

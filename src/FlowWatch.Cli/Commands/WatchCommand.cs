@@ -51,9 +51,11 @@ public static class WatchCommand
         --idle-timeout apply to all. They share the process's bounds (one intake queue, store and detector tables; the
         resume window's memory split evenly), and /readyz is ready only while every source's stream is open. Give each
         source a NAME: the checkpoint records its resume point under it (a plain TARGET's is read under that target).
-        Every metric, finding and answer carries the one --cluster of the process, and the detectors do not tell apart
-        namespaces of different clusters: several sources are for one cluster's Relays or agents (or one ClusterMesh);
-        run one FlowWatch per cluster otherwise.
+        Every metric and answer carries the one --cluster of the process (without --cluster: the cluster_name Cilium
+        puts on the endpoints of Hubble's recent flows, asked at start, else 'default'). In a ClusterMesh a finding about
+        another cluster's pod names that cluster, but the detectors do not tell apart one namespace and workload in two
+        clusters: several sources are for one cluster's Relays or agents (or one ClusterMesh); run one FlowWatch per
+        cluster otherwise. The intake queue is fair between sources: the one with the most flows queued is shed first.
           flowwatch watch --hubble 127.0.0.1:4245 --listen :9090 --api-token-file /etc/flowwatch/token \
             --listen-tls-cert tls.crt --listen-tls-key tls.key --checkpoint /var/lib/flowwatch/checkpoint.json
         """);
@@ -68,6 +70,12 @@ public static class WatchCommand
         var settings = WatcherSettings.From(args) with { Kubernetes = KubernetesArgs(args), LiveView = View(args), Title = $"FlowWatch — watching {watching}" };
         try { HttpEndpoint.ParseListen(args.Get("listen")!); }
         catch (FormatException e) { throw new UsageException($"option '--listen': {e.Message}"); }
+        if (!args.Has("cluster"))
+        {
+            // The cluster label is static (set before any metric exists), so the name is settled before the watcher starts.
+            var found = await ClusterDiscovery.DiscoverAsync(sources, ClusterFlag.DiscoveryTimeout, ct);
+            settings = settings with { Cluster = found.Name, ClusterOrigin = found.Why };
+        }
         return await RunWatcherAsync(sources, args.Get("listen")!, progress, null, ct, settings);
     }
 

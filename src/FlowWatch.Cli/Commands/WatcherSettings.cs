@@ -30,6 +30,8 @@ public sealed record WatcherSettings
     public EventTimeOptions EventTime { get; init; } = EventTimeOptions.Default;
     /// <summary>--cluster: the cluster every metric, finding and answer names.</summary>
     public string Cluster { get; init; } = FlowWatch.Findings.ClusterName.Default;
+    /// <summary>Where <see cref="Cluster"/> came from when --cluster was not given (Hubble's flows, or why not); "" when given.</summary>
+    public string ClusterOrigin { get; init; } = "";
 
     /// <summary>Show the live view (a terminal) instead of progress lines.</summary>
     public bool LiveView { get; init; }

@@ -19,6 +19,7 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
         foreach (var line in sources.AttachLines) console.Say("flowwatch: " + line);
         var api = settings.Security is { Options.RequiresToken: true } s
             ? $"; /api needs a bearer token{(s.Options.ProtectMetrics ? " (and /metrics)" : "")}" : "";
+        if (settings.ClusterOrigin.Length != 0) console.Say($"flowwatch: cluster name '{runtime.Cluster}' from {settings.ClusterOrigin}; --cluster NAME sets it");
         console.Say($"flowwatch: watching {plan.Describe} as cluster {runtime.Cluster}; metrics on {runtime.HttpAddress}metrics, probes /healthz /readyz{api}");
         if (plan.ClusterView is { } view) foreach (var change in view) runtime.Intake.Write(change);
         settings.Started?.Invoke(runtime);

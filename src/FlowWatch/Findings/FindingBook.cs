@@ -105,7 +105,11 @@ public sealed class FindingBook
         return finding;
     }
 
-    private Finding Stamp(Finding f) => f.Cluster.Length == 0 ? f with { Cluster = Cluster } : f;
+    /// <summary>The cluster of a finding that names none, from its subject (a ClusterMesh's other clusters, see
+    /// <see cref="Clusters.ClusterAttribution"/>); <see cref="Cluster"/> when unset.</summary>
+    public Func<FindingSubject, string>? Attribute { get; set; }
+
+    private Finding Stamp(Finding f) => f.Cluster.Length == 0 ? f with { Cluster = Attribute?.Invoke(f.Subject) ?? Cluster } : f;
 
     public IReadOnlyList<Finding> OpenFindings
     {

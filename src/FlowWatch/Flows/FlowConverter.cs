@@ -106,7 +106,7 @@ public sealed class FlowConverter(StringPool? pool = null)
             kind = "";
         }
         return new FlowEndpoint(e.Identity, _pool.Intern(e.Namespace), _pool.Intern(e.PodName),
-            _pool.Intern(workload), _pool.Intern(kind)) { Labels = EndpointLabels.Of(e.Labels, _pool) };
+            _pool.Intern(workload), _pool.Intern(kind)) { Labels = EndpointLabels.Of(e.Labels, _pool), Cluster = _pool.Intern(e.ClusterName) };
     }
 
     private ServiceRef ConvertService(Service? s) =>

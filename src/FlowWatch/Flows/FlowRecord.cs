@@ -73,6 +73,9 @@ public sealed record FlowEndpoint(uint Identity, string Namespace, string Pod, s
     /// <summary>Cilium's labels of the endpoint ("k8s:app=web"), pooled: for Hubble's label selectors in queries.</summary>
     public EndpointLabels Labels { get; init; } = EndpointLabels.Empty;
 
+    /// <summary>The ClusterMesh cluster Cilium puts on the endpoint (<c>cluster_name</c>); "" when the flow names none.</summary>
+    public string Cluster { get; init; } = "";
+
     public bool IsPod => Pod.Length != 0;
 
     /// <summary>"namespace/pod", or the reserved identity's name for non-pods.</summary>

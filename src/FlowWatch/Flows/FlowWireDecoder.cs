@@ -292,7 +292,7 @@ public sealed class FlowWireDecoder
     {
         var r = new WireReader(data);
         uint identity = 0;
-        string ns = "", pod = "", workload = "", kind = "";
+        string ns = "", pod = "", workload = "", kind = "", cluster = "";
         var hasWorkload = false;
         List<string>? labels = null;
         while (!r.End)
@@ -304,6 +304,7 @@ public sealed class FlowWireDecoder
                 case 3 when w == 2: ns = _strings.Get(r.ReadBytes()); break;
                 case 4 when w == 2: (labels ??= []).Add(_strings.Get(r.ReadBytes())); break;
                 case 5 when w == 2: pod = _strings.Get(r.ReadBytes()); break;
+                case 7 when w == 2: cluster = _strings.Get(r.ReadBytes()); break;
                 case 6 when w == 2:
                     var wr = new WireReader(r.ReadBytes());
                     string name = "", k = "";
@@ -321,7 +322,7 @@ public sealed class FlowWireDecoder
         }
         if (identity == 0 && pod.Length == 0 && ns.Length == 0 && labels is null) return FlowEndpoint.Empty;
         if (!hasWorkload) workload = pod.Length == 0 ? "" : StringPool.Shared.Intern(Workloads.Infer(pod, labels ?? []));
-        return new FlowEndpoint(identity, ns, pod, workload, kind) { Labels = EndpointLabels.Of(labels) };
+        return new FlowEndpoint(identity, ns, pod, workload, kind) { Labels = EndpointLabels.Of(labels), Cluster = cluster };
     }
 
     private ServiceRef ServiceOf(ReadOnlySpan<byte> data) => data.IsEmpty ? default : _services.Get(data).Value;

@@ -1,4 +1,5 @@
 using FlowWatch.Api;
+using FlowWatch.Clusters;
 using FlowWatch.Detectors;
 using FlowWatch.Findings;
 using FlowWatch.Pipeline;
@@ -69,6 +70,8 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Detectors = DetectorSet.Create(options.Detectors);
         Store = new FlowStore(options.Store, MetricFactory);
         Sinks.Add(Store);
+        Attribution = new ClusterAttribution(options.Cluster, metrics: MetricFactory);
+        Sinks.Add(Attribution);
         Sinks.AddRange(options.ExtraSinks);
         IEnumerable<IDetector> running = Detectors;
         if (options.CheckpointPath is { } checkpointPath)
@@ -85,6 +88,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Sinks.Add(Ingest);
         Pipeline = new FlowPipeline(running, MetricFactory, Sinks, options.EventTime) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
         Pipeline.Book.Cluster = options.Cluster;
+        Pipeline.Book.Attribute = Attribution.Of;
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);
@@ -97,6 +101,8 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public RuntimeOptions Options { get; }
     /// <summary>The cluster this runtime reports on (<see cref="RuntimeOptions.Cluster"/>).</summary>
     public string Cluster => Options.Cluster;
+    /// <summary>Which cluster of a ClusterMesh each finding is about (from the flows' endpoints).</summary>
+    public ClusterAttribution Attribution { get; }
     public ILoggerFactory LoggerFactory { get; }
     public CollectorRegistry Registry { get; }
     public IMetricFactory MetricFactory { get; }

@@ -19,6 +19,9 @@ public sealed class PipelineMetrics
         Shed = metrics.CreateCounter("flowwatch_shed_total",
             "Records FlowWatch dropped to stay within its bounds, by the queue or map that shed them.",
             new CounterConfiguration { LabelNames = ["queue"] });
+        IntakeShedBySource = metrics.CreateCounter("flowwatch_intake_shed_total",
+            "Flows the intake queue shed, by the flow source (--hubble NAME) that sent them: the source with the most queued loses first.",
+            new CounterConfiguration { LabelNames = ["source"] });
         Connected = metrics.CreateGauge("flowwatch_hubble_connected",
             "1 while the flow stream from Hubble is open, else 0.", new GaugeConfiguration { LabelNames = ["target"] });
         Reconnects = metrics.CreateCounter("flowwatch_hubble_reconnects_total",
@@ -62,6 +65,8 @@ public sealed class PipelineMetrics
     public Counter ReorderForced { get; }
     public Counter LostEvents { get; }
     public Counter Shed { get; }
+    /// <summary>The intake's share of <see cref="Shed"/>, by source; the label values are the configured sources' names.</summary>
+    public Counter IntakeShedBySource { get; }
     public Gauge Connected { get; }
     public Counter Reconnects { get; }
     public Counter Duplicates { get; }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using FlowWatch.Flows;
 using FlowWatch.Kubernetes;
 
@@ -7,9 +6,10 @@ namespace FlowWatch.Pipeline;
 
 /// <summary>The bounded queue between flow sources and the pipeline, and the pump that drains it.</summary>
 /// <remarks>
-/// Sources never wait on the pipeline: when the queue is full the oldest flow is shed and counted
-/// (<c>flowwatch_shed_total{queue="intake"}</c>), so a slow detector shows up as a number, not as a
-/// stalled gRPC stream. Cluster state changes are never shed: losing one would leave a detector with a wrong
+/// Sources never wait on the pipeline: when the queue is full a flow is shed and counted
+/// (<c>flowwatch_shed_total{queue="intake"}</c>, and per source in <c>flowwatch_intake_shed_total{source}</c>), so a slow
+/// detector shows up as a number, not as a stalled gRPC stream. The oldest flow of the source with the most queued goes
+/// (<see cref="FairIntakeQueue"/>): one flooding source cannot starve another. Cluster state changes are never shed: losing one would leave a detector with a wrong
 /// view of the cluster (a deleted pod that still owns its IP) and nothing would tell. They are bounded by the
 /// cluster's size and churn, not by flow rate, and the pump applies every queued change before each flow, so their
 /// queue holds only what arrives while one flow is processed. When live and idle, the pump moves event time on by wall time so timeouts
@@ -17,7 +17,7 @@ namespace FlowWatch.Pipeline;
 /// </remarks>
 public sealed class FlowIntake
 {
-    private readonly Channel<FlowRecord> _channel;
+    private readonly FairIntakeQueue _queue;
     private readonly ConcurrentQueue<ClusterEvent> _cluster = new();
     private readonly FlowPipeline _pipeline;
     private readonly int _capacity;
@@ -30,20 +30,26 @@ public sealed class FlowIntake
     {
         _pipeline = pipeline;
         _capacity = capacity;
-        _channel = Channel.CreateBounded<FlowRecord>(
-            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => { Interlocked.Increment(ref _shed); pipeline.Metrics.Shed.WithLabels("intake").Inc(); });
+        var shed = pipeline.Metrics.Shed.WithLabels("intake");
+        _queue = new FairIntakeQueue(capacity, source =>
+        {
+            Interlocked.Increment(ref _shed);
+            shed.Inc();
+            pipeline.Metrics.IntakeShedBySource.WithLabels(source).Inc();
+        });
     }
 
     public int Capacity => _capacity;
     public long Shed => Interlocked.Read(ref _shed);
-    public int Depth => _channel.Reader.Count;
+    public int Depth => _queue.Count;
+    /// <summary>Flows shed so far, by source (<see cref="FlowRecord.Origin"/>).</summary>
+    public IReadOnlyDictionary<string, long> ShedBySource => _queue.ShedBySource();
     /// <summary>Times the pump found the queue empty and waited for flows: per flow, what the hand-off between threads costs.</summary>
     public long Waits => Interlocked.Read(ref _waits);
     /// <summary>True while the queue is more than half full: the pipeline is not keeping up.</summary>
     public bool Overloaded => Depth > _capacity / 2;
 
-    public bool Write(FlowRecord flow) => _channel.Writer.TryWrite(flow);
+    public bool Write(FlowRecord flow) => _queue.TryWrite(flow);
 
     /// <summary>Queues a cluster state change; never shed (see the remarks).</summary>
     public void Write(ClusterEvent change) => _cluster.Enqueue(change);
@@ -52,13 +58,13 @@ public sealed class FlowIntake
     public int ClusterDepth => _cluster.Count;
 
     /// <summary>No more flows will come; the pump finishes what is queued and returns.</summary>
-    public void Complete() => _channel.Writer.TryComplete();
+    public void Complete() => _queue.Complete();
 
     /// <summary>Feeds the pipeline until the intake completes or <paramref name="ct"/> fires.</summary>
     /// <param name="live">Advance event time by wall time while idle (live streams, not replays).</param>
     public async Task PumpAsync(bool live, CancellationToken ct)
     {
-        var reader = _channel.Reader;
+        var reader = _queue;
         _pipeline.Live = live;
         var lastWall = DateTimeOffset.UtcNow;
         var lastEvent = DateTimeOffset.MinValue;

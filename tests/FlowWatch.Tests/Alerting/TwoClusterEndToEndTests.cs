@@ -5,19 +5,20 @@ namespace FlowWatch.Tests.Alerting;
 
 /// <summary>Two clusters, one Prometheus: <c>flowwatch demo --cluster a</c> (DNS drops) and <c>--cluster b</c> (a failing
 /// NodePort backend) as two real processes, scraped in one job with rules/ loaded. Every FlowWatch series carries its
-/// instance's cluster, and each scenario's alerts fire for its own cluster only.</summary>
+/// instance's cluster, each scenario's alerts fire for its own cluster only, and every fleet-dashboard query answers one
+/// series per cluster.</summary>
 /// <remarks>The two instances coordinate through nothing but the <c>cluster</c> label, so the rules are loaded as rules/
 /// has them (only <c>for:</c> scaled): their aggregations keep <c>cluster</c> themselves, which
 /// <c>AlertRuleTests.EveryGrouping_KeepsCluster_AndEverySummaryNamesIt</c> checks line by line.</remarks>
 [Collection(DemoEndToEndCollection.Name)]
-public sealed class TwoClusterEndToEndTests(ITestOutputHelper output)
+public sealed partial class TwoClusterEndToEndTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
 
     private static readonly (string Cluster, string Scenario)[] Clusters = [("a", "dns-drops"), ("b", "nodeport-backend")];
 
     [Fact]
-    public async Task TwoInstances_OnePrometheus_EachAlertFiresForItsOwnClusterOnly_EverySeriesNamesItsCluster()
+    public async Task TwoInstances_OnePrometheus_EachAlertFiresForItsOwnClusterOnly_EverySeriesNamesItsCluster_FleetQueriesAnswerOneSeriesPerCluster()
     {
         using var rules = ScaledRuleFiles.Write(DemoRun.ForDivisor);
         var demos = new List<DemoProcess>();
@@ -65,12 +66,47 @@ public sealed class TwoClusterEndToEndTests(ITestOutputHelper output)
             Assert.Equal(["a", "b"], pairs.Select(p => p.Cluster).Order());
             Assert.Equal(2, pairs.Select(p => p.Instance).Distinct().Count());
             output.WriteLine($"instances: {string.Join(", ", pairs.Select(p => $"{p.Instance} = cluster {p.Cluster}"))}");
+
+            // The fleet dashboard puts the clusters side by side: every one of its queries, as Grafana sends it with
+            // $cluster at "All", answers one series per cluster (per cluster and the other labels its legend names).
+            var fleetProblems = new List<string>();
+            foreach (var (where, query, legend) in FleetQueries())
+            {
+                var result = await prometheus.QueryAsync(DashboardFile.Substitute(query));
+                var series = result.EnumerateArray().Select(r => legend.ToDictionary(l => l, l => Label(r, l))).ToList();
+                var clusters = series.Select(s => s["cluster"]).ToList();
+                var keys = series.Select(s => string.Join(",", legend.Select(l => $"{l}={s[l]}"))).ToList();
+                output.WriteLine($"  {where}: {series.Count} series [{string.Join("; ", keys)}]");
+                if (!clusters.Distinct().Order().SequenceEqual(Clusters.Select(c => c.Cluster)))
+                    fleetProblems.Add($"{where}: clusters [{string.Join(", ", clusters.Distinct().Order())}], not [a, b]: {query}");
+                if (keys.Count != keys.Distinct().Count())
+                    fleetProblems.Add($"{where}: more than one series for one legend ({string.Join(", ", legend)}): [{string.Join("; ", keys)}]");
+                if (legend.SequenceEqual(["cluster"]) && series.Count != Clusters.Length)
+                    fleetProblems.Add($"{where}: {series.Count} series, not one per cluster");
+            }
+            Assert.True(fleetProblems.Count == 0, string.Join("\n", fleetProblems));
         }
         finally
         {
             foreach (var demo in demos) await demo.DisposeAsync();
         }
     }
+
+    /// <summary>Every fleet-dashboard panel query with the labels its legend names (each series is drawn as one of those).</summary>
+    private static IEnumerable<(string Where, string Query, IReadOnlyList<string> Legend)> FleetQueries()
+    {
+        foreach (var panel in DashboardFile.Panels(DashboardFile.Load(DashboardFile.Fleet)))
+            foreach (var target in DashboardFile.Targets(panel))
+                if ((string?)target["expr"] is { Length: > 0 } expr)
+                {
+                    var legend = LegendLabel().Matches((string?)target["legendFormat"] ?? "").Select(m => m.Groups[1].Value).Distinct().ToList();
+                    Assert.True(legend.Contains("cluster"), $"fleet panel '{panel["title"]}' target {target["refId"]}: its legend does not name the cluster");
+                    yield return ($"panel '{panel["title"]}' target {target["refId"]}", expr, legend);
+                }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{\{\s*(\w+)\s*\}\}")]
+    private static partial System.Text.RegularExpressions.Regex LegendLabel();
 
     private static string Label(JsonElement result, string name) =>
         result.GetProperty("metric").TryGetProperty(name, out var v) ? v.GetString() ?? "" : "";

@@ -131,6 +131,29 @@ public sealed class MultiServerCliTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task TwoShardsOfOneCluster_OneFindingBothRaised_IsOneRow_MergedAndNamingBothShards()
+    {
+        var a = (await Server()).Answer("/api/v1/findings", FakeQueryServer.Findings(
+            FakeQueryServer.Finding("dns_drops/shop/cart", "dns_drops", "warning", "shop", "cart", "cart loses DNS lookups", T0, cluster: "prod-eu")));
+        var b = (await Server()).Answer("/api/v1/findings", FakeQueryServer.Findings(
+            FakeQueryServer.Finding("dns_drops/shop/cart", "dns_drops", "critical", "shop", "cart", "cart loses many DNS lookups", T0.AddMinutes(3), cluster: "prod-eu"),
+            FakeQueryServer.Finding("dns_drops/web/frontend", "dns_drops", "warning", "web", "frontend", "frontend loses DNS lookups", T0, cluster: "prod-eu")));
+        var table = await Run("findings", "--server", $"shard-a={a.Address}", "--server", $"shard-b={b.Address}");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Single(Lines(table.Stdout), l => l.Contains("shop/cart", StringComparison.Ordinal));
+        Assert.Contains("2 open, 0 recently resolved", table.Stdout);
+
+        var r = await Run("findings", "-o", "json", "--server", $"shard-a={a.Address}", "--server", $"shard-b={b.Address}");
+        var cart = Assert.Single(JsonNode.Parse(r.Stdout)!["findings"]!.AsArray(), f => (string?)f!["id"] == "dns_drops/shop/cart")!;
+        Assert.Equal("critical", (string?)cart["severity"]);
+        Assert.Equal(24, (int?)cart["evidence"]?["dropped"]);
+        Assert.Equal("cart loses many DNS lookups", (string?)cart["summary"]);
+        Assert.Equal(T0, DateTimeOffset.Parse((string)cart["first_seen"]!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(["shard-a", "shard-b"], cart["reported_by"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal("prod-eu", (string?)cart["cluster"]);
+    }
+
+    [Fact]
     public async Task Flows_FromTwoServers_AreMergedByTime_NewestLimitKept_EachLineLedByItsCluster()
     {
         var a = (await Server()).Answer("/api/v1/flows", FakeQueryServer.Flows(

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using FlowWatch.Findings;
 using FlowWatch.Flows;
 using FlowWatch.Hosting;
 using FlowWatch.Hubble;
@@ -11,7 +12,8 @@ using Xunit.Abstractions;
 namespace FlowWatch.Tests.Hosting;
 
 /// <summary>Sharding by node: two FlowWatch replicas, each given a subset of the nodes with <c>--node</c> (Hubble's node
-/// filter, applied by the server), against one simulator, beside one replica that sees every node.</summary>
+/// filter, applied by the server), against one simulator, beside one replica that sees every node: disjoint flows whose
+/// counts add up, and a finding both shards raise is one finding when their findings are merged by id.</summary>
 public sealed class NodeShardingTests(ITestOutputHelper output)
 {
     /// <summary>Every flow one replica processed: uuid → verdict.</summary>
@@ -28,18 +30,20 @@ public sealed class NodeShardingTests(ITestOutputHelper output)
 
     private sealed record Replica(string Name, FlowWatchRuntime Runtime, HubbleStreamSource Source, Seen Seen, Task Pump, Task Stream);
 
-    private static async Task Until(Func<bool> condition, string what, double seconds = 90)
+    private static Task Until(Func<bool> condition, string what, double seconds = 90) => Until(condition, () => what, seconds);
+
+    private static async Task Until(Func<bool> condition, Func<string> what, double seconds = 90)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"within {seconds} s: {what}");
+            if (DateTime.UtcNow >= deadline) Assert.Fail($"within {seconds} s: {what()}");
             await Task.Delay(50);
         }
     }
 
     [Fact]
-    public async Task TwoShards_SeeDisjointFlows_TogetherAllOfThem_AndTheirCountsSumToTheUnshardedOnes()
+    public async Task TwoShards_SeeDisjointFlows_TheirCountsSumToTheUnshardedOnes_AndMergedByIdAFindingBothRaiseIsOne()
     {
         await using var sim = new SimulatorHost(new SimulatorOptions
         {
@@ -96,13 +100,41 @@ public sealed class NodeShardingTests(ITestOutputHelper output)
                 output.WriteLine($"flowwatch_flows_total{{verdict=\"{verdict}\"}}: unsharded {Count(all):N0} = shard-1 {Count(one):N0} + shard-2 {Count(two):N0}");
             }
 
-            // Findings: every unsharded one is raised by a shard; a workload whose pods or peers sit on both shards is raised by both.
-            var ids = replicas.ToDictionary(r => r.Name, r => r.Runtime.Pipeline.Book.All.Select(f => f.Id).ToHashSet());
-            var missing = ids["all"].Where(id => !ids["shard-1"].Contains(id) && !ids["shard-2"].Contains(id)).ToList();
-            var both = ids["shard-1"].Intersect(ids["shard-2"]).ToList();
-            output.WriteLine($"findings: unsharded {ids["all"].Count} [{string.Join(", ", ids["all"].Order())}]; shard-1 {ids["shard-1"].Count}, shard-2 {ids["shard-2"].Count}; " +
-                             $"raised by both shards: {both.Count} [{string.Join(", ", both.Order())}]");
-            Assert.True(missing.Count == 0, $"raised unsharded but by no shard: {string.Join(", ", missing)}");
+            // Findings, exactly once: a shard raises a finding under the id the unsharded replica uses (never one naming the
+            // shard or node), so merged by id (as the CLI's fleet view does) the shards give exactly the unsharded findings,
+            // one each, with the evidence of their shares adding up to the whole.
+            // Findings open on the detectors' evaluation ticks, which follow each replica's own event time (moved on by the
+            // wall clock once the flows stop): wait until no shard holds a finding the unsharded replica has not raised.
+            static string Evidence(Finding f) => string.Join(", ", f.Evidence.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
+            IReadOnlyList<Finding> Merged() => FindingMerge.MergeAll(one.Runtime.Pipeline.Book.All.Concat(two.Runtime.Pipeline.Book.All));
+            HashSet<string> UnshardedIds() => all.Runtime.Pipeline.Book.All.Select(f => f.Id).ToHashSet();
+            await Until(() => Merged().All(f => UnshardedIds().Contains(f.Id)),
+                () => $"every shard's finding to be one the unsharded replica raised too (unsharded: {string.Join(", ", UnshardedIds().Order())}; " +
+                      $"merged: {string.Join(", ", Merged().Select(f => f.Id).Order())})");
+
+            // Exactly once: a finding both shards see part of is raised by each under the id the unsharded replica uses
+            // (never one naming the shard or node), so merged by id (as the CLI's fleet view does) it is one finding.
+            var unsharded = all.Runtime.Pipeline.Book.All;
+            var copies = one.Runtime.Pipeline.Book.All.Concat(two.Runtime.Pipeline.Book.All).ToList();
+            var merged = FindingMerge.MergeAll(copies);
+            var both = copies.GroupBy(f => f.Id).Where(g => g.Count() > 1).Select(g => g.Key).Order().ToList();
+            output.WriteLine($"findings: unsharded {unsharded.Count} [{string.Join(", ", unsharded.Select(f => f.Id).Order())}]; " +
+                             $"shard-1 {one.Runtime.Pipeline.Book.All.Count}, shard-2 {two.Runtime.Pipeline.Book.All.Count}; " +
+                             $"raised by both shards: {both.Count} [{string.Join(", ", both)}]; merged {merged.Count}");
+            Assert.NotEmpty(both);
+            Assert.Equal(merged.Count, merged.Select(f => (f.Cluster, f.Id)).Distinct().Count());
+            Assert.All(both, id => Assert.Contains(id, unsharded.Select(f => f.Id)));
+            foreach (var whole in unsharded)
+            {
+                var m = merged.SingleOrDefault(f => f.Id == whole.Id);
+                // Thresholds judge each shard's share: evidence split under a threshold on every shard raises nothing (README).
+                output.WriteLine($"  {whole.Id}: unsharded {whole.State} {whole.Severity} [{Evidence(whole)}]; " +
+                                 (m is null ? "raised by no shard (its evidence split under the thresholds)" : $"merged {m.State} {m.Severity} [{Evidence(m)}]"));
+                if (m is not null) Assert.Equal((whole.Kind, whole.Cluster), (m.Kind, m.Cluster));
+            }
+            // flowwatch_findings_raised_total is per replica: a finding that spans shards is raised by each of them.
+            double Raised(Replica r) => MetricText.Value(r.Runtime.Registry, "flowwatch_findings_raised_total", ("kind", "dns_drops")) ?? 0;
+            output.WriteLine($"flowwatch_findings_raised_total{{kind=\"dns_drops\"}}: unsharded {Raised(all)}, shard-1 {Raised(one)}, shard-2 {Raised(two)}");
         }
         finally
         {

@@ -39,6 +39,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     /// <summary>Every POST: its path and body.</summary>
     public ConcurrentQueue<(string Path, JsonNode Body)> Posts { get; } = new();
     public ConcurrentQueue<(string Path, JsonNode Body)> Patches { get; } = new();
+    private readonly ConcurrentDictionary<string, byte> _createdEvents = new(StringComparer.Ordinal);
 
     /// <summary>Eviction responses: 201 unless set (429 for a PodDisruptionBudget).</summary>
     public int EvictionStatus { get; set; } = 201;
@@ -108,6 +109,9 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             var body = await JsonNode.ParseAsync(ctx.Request.Body) ?? new JsonObject();
             (ctx.Request.Method == "POST" ? Posts : Patches).Enqueue((path, body));
             var status = path.EndsWith("/eviction", StringComparison.Ordinal) ? EvictionStatus : ctx.Request.Method == "POST" ? 201 : 200;
+            // As the real server: a second object of one name is refused (409 AlreadyExists).
+            if (status == 201 && path.EndsWith("/events", StringComparison.Ordinal) && (string?)body["metadata"]?["name"] is { } created
+                && !_createdEvents.TryAdd($"{path}/{created}", 0)) status = 409;
             if (status == 201 && EvictionsDeletePods && path.EndsWith("/eviction", StringComparison.Ordinal) && path.Split('/') is { Length: 8 } p
                 && Pods.Get(p[4], p[6]) is not null) Pods.Delete(p[4], p[6]);
             ctx.Response.StatusCode = status;

@@ -51,6 +51,29 @@ public sealed class FindingEventPublisherTests
     }
 
     [Fact]
+    public async Task TwoReplicas_OneFinding_OneEvent_WrittenOnlyByTheReplicaThatCreatedIt()
+    {
+        // Node shards of one cluster raise the same finding id when both see its evidence; the Event's name comes from the id.
+        await using var api = await FakeApiServer.StartAsync();
+        var (first, firstRegistry, firstTime) = Publisher(api);
+        var (second, secondRegistry, secondTime) = Publisher(api);
+        var f = Open("dns_drops/shop/cart", FindingKind.DnsDrops, new FindingSubject(Namespace: "shop", Pod: "cart-1"));
+
+        Assert.Equal("created", await first.PublishAsync(f, default));
+        Assert.Equal("deduplicated", await second.PublishAsync(f, default));
+        firstTime.Now = secondTime.Now = firstTime.Now.AddMinutes(6);
+        Assert.Equal("deduplicated", await second.PublishAsync(f, default));
+        Assert.Equal("patched", await first.PublishAsync(f, default));
+
+        Assert.Single(api.Posts.Select(p => (string?)p.Body["metadata"]?["name"]).Distinct());
+        Assert.Single(api.Patches);
+        Assert.Equal(1, MetricText.Value(firstRegistry, "flowwatch_kube_events_total", ("reason", "FlowWatchDnsDrops"), ("result", "created")));
+        Assert.Null(MetricText.Value(secondRegistry, "flowwatch_kube_events_total", ("reason", "FlowWatchDnsDrops"), ("result", "created")));
+        Assert.Null(MetricText.Value(secondRegistry, "flowwatch_kube_events_total", ("reason", "FlowWatchDnsDrops"), ("result", "failed")));
+        Assert.Equal(2, MetricText.Value(secondRegistry, "flowwatch_kube_events_total", ("reason", "FlowWatchDnsDrops"), ("result", "deduplicated")));
+    }
+
+    [Fact]
     public async Task Event_NamesTheFindingsCluster_InAnAnnotation()
     {
         await using var api = await FakeApiServer.StartAsync();

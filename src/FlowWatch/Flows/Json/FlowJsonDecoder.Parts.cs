@@ -162,7 +162,7 @@ public sealed partial class FlowJsonDecoder
         var r = new Utf8JsonReader(json, ReaderOptions);
         r.Read();
         uint identity = 0;
-        string ns = "", pod = "", workload = "", kind = "";
+        string ns = "", pod = "", workload = "", kind = "", cluster = "";
         var workloads = 0;
         List<string>? labels = null;
         while (NextField(ref r, Names.Endpoint, out var field))
@@ -173,6 +173,7 @@ public sealed partial class FlowJsonDecoder
                 case 2: identity = isNull ? 0 : JsonValues.UInt32(ref r); break;
                 case 3: ns = String(ref r); break;
                 case 5: pod = String(ref r); break;
+                case 7: cluster = String(ref r); break;
                 case 4:
                     if (isNull) { labels?.Clear(); break; }
                     ExpectArray(ref r);
@@ -203,7 +204,7 @@ public sealed partial class FlowJsonDecoder
             workload = pod.Length == 0 ? "" : _pool.Intern(Workloads.Infer(pod, labels ?? []));
             kind = "";
         }
-        return new FlowEndpoint(identity, ns, pod, workload, kind) { Labels = EndpointLabels.Of(labels, _pool) };
+        return new FlowEndpoint(identity, ns, pod, workload, kind) { Labels = EndpointLabels.Of(labels, _pool), Cluster = cluster };
     }
 
     private ServiceRef ServiceOf(ref Utf8JsonReader r, ReadOnlySpan<byte> line) => _services.Get(RawObject(ref r, line)).Value;

@@ -38,6 +38,8 @@ public sealed class FindingEventPublisher
         public readonly LinkedListNode<string> Node = node;
         public int Count = 1;
         public DateTimeOffset Last;
+        /// <summary>Created by another FlowWatch replica (409 on create): left to it.</summary>
+        public bool Foreign;
     }
 
     public FindingEventPublisher(IKubernetes client, ClusterView? view, FindingEventOptions options, IMetricFactory metrics, ILogger log, TimeProvider? time = null)
@@ -93,7 +95,9 @@ public sealed class FindingEventPublisher
         var now = _time.GetUtcNow();
         if (_posted.TryGetValue(f.Id, out var known))
         {
-            if (now - known.Last < _options.RepeatEvery) return "deduplicated";
+            // Another replica (a node shard of the same cluster) created this Event: it keeps the count, so the finding
+            // is one Event with one writer however many shards see its evidence.
+            if (known.Foreign || now - known.Last < _options.RepeatEvery) return "deduplicated";
             if (!TryTakeToken(now)) return "rate_limited";
             var patch = new JsonObject
             {
@@ -148,6 +152,12 @@ public sealed class FindingEventPublisher
         {
             await _client.CoreV1.CreateNamespacedEventAsync(ev, ns, cancellationToken: ct).ConfigureAwait(false);
         }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // The name is derived from the finding id alone, so a replica that saw the same finding first holds it.
+            Remember(f.Id, ev.Metadata.Name, ns, now).Foreign = true;
+            return "deduplicated";
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _log.LogWarning("events: creating {Reason} on {Kind} {Namespace}/{Name} failed: {Error}", reason, kind, ns, name, e.Message);
@@ -187,11 +197,12 @@ public sealed class FindingEventPublisher
         return true;
     }
 
-    private void Remember(string id, string name, string ns, DateTimeOffset now)
+    private Posted Remember(string id, string name, string ns, DateTimeOffset now)
     {
         var node = _order.AddLast(id);
-        _posted[id] = new Posted(name, ns, node) { Last = now };
+        var posted = _posted[id] = new Posted(name, ns, node) { Last = now };
         while (_posted.Count > _options.MaxTracked && _order.First is { } oldest) Forget(oldest.Value);
+        return posted;
     }
 
     private void Touch(Posted p)
