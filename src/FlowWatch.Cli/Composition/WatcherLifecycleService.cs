@@ -32,7 +32,7 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
                 try { checkpoints.Save(); written = $"; checkpoint written to {checkpoints.Path}"; }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { console.Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
             }
-            console.Say($"flowwatch: stopped at the {ShutdownSignal.Deadline.TotalSeconds:0.#} s shutdown deadline with the pipeline still busy, " +
+            console.Say($"flowwatch: stopped at the {ShutdownSignal.Deadline.TotalSeconds:0.#} s shutdown deadline before the graceful stop had finished, " +
                         $"after {runtime.Pipeline.Stats.Flows:N0} flows{written}");
         });
         return Task.CompletedTask;
