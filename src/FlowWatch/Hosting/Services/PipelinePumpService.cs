@@ -50,10 +50,8 @@ public sealed class PipelinePumpService(FlowWatchRuntime runtime, PipelineHostOp
             await stop.ConfigureAwait(false);
             return;
         }
+        // Said in the host's last line (a log line now could be printed after it: the console logger writes from its own thread).
         LeftBusy = true;
-        runtime.Options.Warn($"the pipeline was still busy {(options.DrainTimeout + options.BusyGrace).TotalMilliseconds:N0} ms after the stop began " +
-                             $"(a slow detector or a burst of timers); stopping without it after {runtime.Pipeline.Stats.Flows:N0} flows, " +
-                             "the flows it had not finished are read again on resume");
     }
 
     public override void Dispose()
