@@ -49,6 +49,12 @@ public static class Program
         {
             return 0;
         }
+        catch (Exception e) when (shutdown.Token.IsCancellationRequested)
+        {
+            // Failing while stopping is an error to report, not a crash: no unhandled exception, no abort (exit 134).
+            await Console.Error.WriteLineAsync($"flowwatch {name}: failed while stopping: {e}");
+            return 1;
+        }
     }
 
     private static string Usage() =>

@@ -81,9 +81,9 @@ public static class ReplayCommand
             else if (file != RecordingInput.StdinName && !File.Exists(file)) throw new UsageException($"file '{file}' does not exist; give a recording such as one written by 'hubble observe -o jsonpb > FILE'.");
     }
 
-    private static Task<int> RunReportAsync(ParsedArgs args, CancellationToken ct)
+    private static async Task<int> RunReportAsync(ParsedArgs args, CancellationToken ct)
     {
-        if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return Task.FromResult(0); }
+        if (args.HelpRequested) { Console.Out.Write(Spec.Help()); return 0; }
         if (args.Has("listen")) throw new UsageException("--listen is where --serve listens: give --serve too.");
         CheckFiles(args);
         var format = args.Get("format");
@@ -110,7 +110,7 @@ public static class ReplayCommand
             registry.SetStaticLabels(new Dictionary<string, string> { ["cluster"] = cluster });
             // A recording from a ClusterMesh: findings about the other clusters' pods name their cluster, as in watch.
             var attribution = new FlowWatch.Clusters.ClusterAttribution(cluster);
-            using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry), [attribution], eventTime);
+            using var pipeline = new FlowPipeline(DetectorSet.Create(detectors), Prometheus.Metrics.WithCustomRegistry(registry), [attribution, .. TestHooks.Sinks()], eventTime);
             pipeline.Book.Cluster = cluster;
             pipeline.Book.Attribute = attribution.Of;
             var runner = new ReplayRunner(pipeline, new FlowFileReader(new FlowConverter()))
@@ -118,7 +118,7 @@ public static class ReplayCommand
                 Drain = drain,
                 Progress = quiet ? null : n => Console.Error.WriteLine($"  … {n:N0} flows"),
             };
-            summaries.Add(runner.Run(files, ct));
+            summaries.Add(await runner.RunAsync(files, ct));
         }
 
         if (format == "json")
@@ -133,14 +133,14 @@ public static class ReplayCommand
 
         var empty = summaries.SelectMany(s => s.FilesWithoutFlows).ToList();
         foreach (var file in empty) Console.Error.WriteLine($"flowwatch replay: no flow could be read from '{file}'.");
-        if (empty.Count > 0) return Task.FromResult(NothingRead);
-        if (summaries.Any(s => s.BadLineSamples.Any(b => b.EndsInput))) return Task.FromResult(InputNotReadToItsEnd);
+        if (empty.Count > 0) return NothingRead;
+        if (summaries.Any(s => s.BadLineSamples.Any(b => b.EndsInput))) return InputNotReadToItsEnd;
         if (failOn is { } threshold && summaries.Any(s => s.Findings.Any(f => f.Severity >= threshold)))
         {
             Console.Error.WriteLine($"flowwatch replay: a finding of severity {threshold.ToString().ToLowerInvariant()} or worse was raised (--fail-on).");
-            return Task.FromResult(FindingsFailed);
+            return FindingsFailed;
         }
-        return Task.FromResult(0);
+        return 0;
     }
 
     /// <summary>Exit code when a recording could not be read to its end (its findings cover only what came before).</summary>

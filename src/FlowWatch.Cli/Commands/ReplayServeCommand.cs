@@ -40,8 +40,9 @@ public static class ReplayServeCommand
                 if (!settings.Quiet) Console.Error.WriteLine($"  … {n:N0} flows");
             },
         };
-        // The runner feeds the pipeline synchronously: off the request threads, and cancelled by SIGTERM at the next flow.
-        var summary = await Task.Run(() => runner.Run(files, ct), ct);
+        // The runner feeds the pipeline synchronously: off the request threads, and cancelled by SIGTERM at the next flow
+        // (or left behind if one flow holds it, so SIGTERM still ends the process at once).
+        var summary = await runner.RunAsync(files, ct);
         Interlocked.Exchange(ref loaded, summary.FlowsRead);
         Volatile.Write(ref loading, false);
         if (settings.Json) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(ReplayReport.From(summary), Api.ApiJson.Indented));

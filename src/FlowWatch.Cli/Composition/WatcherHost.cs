@@ -52,13 +52,33 @@ public static class WatcherHost
             services.AddFlowWatchRemediation();
         }
         services.AddHubbleIntake(plan.Sources);
+        TestHooks.AddHostedServices(services);
         return builder.Build();
     }
 
     /// <summary>Builds the host, starts it, and runs until <paramref name="ct"/> is cancelled (0) or a component fails and stops it (1).</summary>
+    /// <remarks>A service that throws while the host stops or is disposed is reported and the checkpoint is still written;
+    /// the exit code is then 1, never an unhandled exception (a crash dump and exit 134 for what is an error to report).</remarks>
     public static async Task<int> RunAsync(WatcherPlan plan, string listen, TimeSpan progressEvery, WatcherSettings settings, CancellationToken ct)
     {
-        using var host = Build(plan, listen, progressEvery, settings);
+        var host = Build(plan, listen, progressEvery, settings);
+        var code = 1;
+        try { code = await RunAsync(host, ct).ConfigureAwait(false); }
+        finally
+        {
+            var console = host.Services.GetRequiredService<WatcherConsole>();
+            try { await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e)
+            {
+                console.Warn($"failed while closing down: {Describe(e)}");
+                code = 1;
+            }
+        }
+        return code;
+    }
+
+    private static async Task<int> RunAsync(IHost host, CancellationToken ct)
+    {
         try { _ = host.Services.GetService<ClusterConnection>(); }
         catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or k8s.Exceptions.KubeConfigException)
         {
@@ -66,11 +86,37 @@ public static class WatcherHost
         }
         try { await host.StartAsync(ct).ConfigureAwait(false); }
         catch (ListenException e) { throw new UsageException($"option '--listen': {e.Message}"); }
-        await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+        var console = host.Services.GetRequiredService<WatcherConsole>();
+        try { await host.WaitForShutdownAsync(ct).ConfigureAwait(false); }
+        catch (Exception e)
+        {
+            // The host stops every service even when one throws, then throws itself; the checkpoint may be what failed.
+            console.Warn($"failed while stopping: {Describe(e)}");
+            SaveCheckpointIfMissed(host, console);
+            return 1;
+        }
         if (ct.IsCancellationRequested) return 0;
-        host.Services.GetRequiredService<WatcherConsole>().Warn("stopped because a component failed (its error is logged above)");
+        console.Warn("stopped because a component failed (its error is logged above)");
         return 1;
     }
+
+    private static void SaveCheckpointIfMissed(IHost host, WatcherConsole console)
+    {
+        var checkpoint = host.Services.GetRequiredService<CheckpointService>();
+        if (checkpoint.SavedAtStop || host.Services.GetRequiredService<FlowWatchRuntime>().Checkpoints is not { } keeper) return;
+        try
+        {
+            keeper.Save();
+            console.Say($"flowwatch: checkpoint written to {keeper.Path}");
+        }
+        catch (Exception e) { console.Warn($"cannot write checkpoint {keeper.Path}: {Describe(e)}"); }
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        AggregateException { InnerExceptions.Count: > 0 } all => string.Join("; ", all.InnerExceptions.Select(Describe)),
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
 
     private static IStatusDisplay CreateDisplay(IServiceProvider sp, WatcherSettings settings)
     {

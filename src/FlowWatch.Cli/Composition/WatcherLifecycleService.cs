@@ -8,7 +8,7 @@ namespace FlowWatch.Cli.Composition;
 /// <summary>What the watcher says once the HTTP side is up (and hands the demo's cluster view to the intake), and the line it ends with.</summary>
 /// <remarks>Added right after the HTTP endpoint: it starts before any flow is pumped and stops after the checkpoint is written.</remarks>
 public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherConsole console, WatcherSettings settings, WatcherPlan plan,
-    CheckpointService checkpoint, HubbleSources sources, ClusterConnection? cluster = null) : IHostedService
+    CheckpointService checkpoint, PipelinePumpService pump, HubbleSources sources, ClusterConnection? cluster = null) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,7 +33,7 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
                 try { checkpoints.Save(); written = $"; checkpoint written to {checkpoints.Path}"; }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { console.Warn($"cannot write checkpoint {checkpoints.Path}: {e.Message}"); }
             }
-            console.Say($"flowwatch: stopped at the {ShutdownSignal.Deadline.TotalSeconds:0.#} s shutdown deadline with the pipeline still busy, " +
+            console.Say($"flowwatch: stopped at the {ShutdownSignal.Deadline.TotalSeconds:0.#} s shutdown deadline before the graceful stop had finished, " +
                         $"after {runtime.Pipeline.Stats.Flows:N0} flows{written}");
         });
         return Task.CompletedTask;
@@ -45,7 +45,8 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
     {
         _atDeadline?.Dispose();
         var saved = checkpoint.SavedAtStop ? $"; checkpoint written to {runtime.Checkpoints!.Path}" : "";
-        console.Say($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
+        var busy = pump.LeftBusy ? " (the pipeline was still busy with a slow detector or a burst of timers: what it had not finished is read again on resume)" : "";
+        console.Say($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows{busy}; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
         return Task.CompletedTask;
     }
 }

@@ -55,6 +55,7 @@ public sealed record RuntimeOptions
 public sealed class FlowWatchRuntime : IAsyncDisposable
 {
     private HttpEndpoint? _http;
+    private bool _pumping;
 
     public FlowWatchRuntime(RuntimeOptions options, ILoggerFactory loggerFactory)
     {
@@ -141,9 +142,11 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     {
         using var stopHealth = new CancellationTokenSource();
         var health = live ? Ingest.RunAsync(stopHealth.Token) : Task.CompletedTask;
+        Volatile.Write(ref _pumping, true);
         try { await Intake.PumpAsync(live, ct).ConfigureAwait(false); }
         finally
         {
+            Volatile.Write(ref _pumping, false);
             stopHealth.Cancel();
             await health.ConfigureAwait(false);
         }
@@ -152,6 +155,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
-        Pipeline.Dispose();
+        // A pump left busy at shutdown (a detector holding its thread) is still inside the pipeline: leave it be, the process is ending.
+        if (!Volatile.Read(ref _pumping)) Pipeline.Dispose();
     }
 }

@@ -22,7 +22,8 @@ public static class FlowWatchServiceCollectionExtensions
     {
         services.AddSingleton(sp => new FlowWatchRuntime(options(sp), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(pipeline ?? new PipelineHostOptions());
-        services.AddHostedService<PipelinePumpService>();
+        services.AddSingleton<PipelinePumpService>();
+        services.AddHostedService(sp => sp.GetRequiredService<PipelinePumpService>());
         return services;
     }
 

@@ -90,9 +90,14 @@ public sealed class HttpEndpoint : IAsyncDisposable
         return new IPEndPoint(ip, port);
     }
 
+    /// <summary>At close, how long requests in flight may take to finish before their connections are cut.</summary>
+    /// <remarks>Short: the endpoint closes last in a shutdown that must end within a second of the signal; idle keep-alive
+    /// connections close at once, and a query cut short is simply asked again of the next process.</remarks>
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromMilliseconds(200);
+
     public async ValueTask DisposeAsync()
     {
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var stop = new CancellationTokenSource(CloseGrace);
         try { await _app.StopAsync(stop.Token).ConfigureAwait(false); } catch (OperationCanceledException) { }
         await _app.DisposeAsync().ConfigureAwait(false);
     }

@@ -23,6 +23,22 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
     /// <summary>How far from its neighbours a flow's stamp may be before it is set aside as bad time.</summary>
     public TimeSpan OutlierTolerance { get; init; } = RecordingTimeFilter.DefaultTolerance;
 
+    /// <summary>How long a cancelled <see cref="RunAsync"/> waits for the loop to notice (between two flows) before it leaves it behind.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromMilliseconds(200);
+
+    /// <summary><see cref="Run"/> on a thread-pool thread, cancellable at once: when <paramref name="ct"/> fires, the loop stops
+    /// at the next flow, and if one flow holds it longer than <see cref="StopGrace"/> (a detector busy with it, the timers of a
+    /// jump) the run is left to the process's end and <see cref="OperationCanceledException"/> is thrown now.</summary>
+    public async Task<ReplaySummary> RunAsync(IReadOnlyList<string> files, CancellationToken ct)
+    {
+        var run = Task.Run(() => Run(files, ct), CancellationToken.None);
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (ct.Register(() => stopped.TrySetResult()))
+            if (await Task.WhenAny(run, stopped.Task).ConfigureAwait(false) == run) return await run.ConfigureAwait(false);
+        if (await Task.WhenAny(run, Task.Delay(StopGrace, CancellationToken.None)).ConfigureAwait(false) == run) return await run.ConfigureAwait(false);
+        throw new OperationCanceledException("stopped with a flow still being processed", ct);
+    }
+
     public ReplaySummary Run(IReadOnlyList<string> files, CancellationToken ct = default)
     {
         var watch = Stopwatch.StartNew();
@@ -95,6 +111,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
             if (bad.Count < badLineSamples || b.EndsInput) bad.Add(files.Count > 1 ? b with { Reason = $"{Path.GetFileName(files[i])}: {b.Reason}" } : b);
         }
 
+        ct.ThrowIfCancellationRequested();
         pipeline.Flush();
         if (pipeline.Started) pipeline.AdvanceBy(Drain);
         var stats = pipeline.Stats;
