@@ -37,6 +37,10 @@ public sealed class FlowWireDecoder
     /// <summary>Stamped on every record decoded (<see cref="FlowRecord.Origin"/>): the source this decoder reads for.</summary>
     public string Origin { get; init; } = "";
 
+    /// <summary>Where decoded records are rented from; each is a new object when null. Whoever takes the records from
+    /// this decoder must then hand each to a pipeline that returns it, or hold it for good (see <see cref="FlowRecord"/>).</summary>
+    public FlowRecordPool? Records { get; init; }
+
     /// <summary>Decodes one message; throws <see cref="FormatException"/> when the bytes are not a valid message.</summary>
     public DecodedResponse Decode(ReadOnlySpan<byte> message, string? fallbackNode = null, long timeShiftNanos = 0)
     {
@@ -123,11 +127,12 @@ public sealed class FlowWireDecoder
             }
         }
         if (dropReasonDesc == 0 && verdict == (int)Verdict.Dropped) dropReasonDesc = dropReason;
-        return new FlowRecord
+        var record = Records?.Rent() ?? new FlowRecord();
+        record.Data = new FlowData
         {
             Origin = Origin,
             TimeNanos = seconds * 1_000_000_000L + nanos + timeShiftNanos,
-            Uuid = uuid,
+            UuidText = uuid.Length == 0 ? null : uuid,
             UuidBits = uuidBits,
             NodeName = node.Length != 0 ? node : fallbackNode is null ? "" : StringPool.Shared.Intern(fallbackNode),
             Verdict = (Verdict)verdict,
@@ -152,6 +157,7 @@ public sealed class FlowWireDecoder
             ObservationPoint = (ObservationPoint)point,
             L7 = l7,
         };
+        return record;
     }
 
     private readonly record struct L4(L4Protocol Protocol, ushort SourcePort, ushort DestinationPort, TcpFlags Flags, byte IcmpType, byte IcmpCode);

@@ -26,6 +26,9 @@ public sealed class ResumeTracker : IFlowSink
         public long Newest;
     }
 
+    /// <summary>Keeps times and ids, never the record.</summary>
+    public bool KeepsRecords => false;
+
     public void Add(FlowRecord flow)
     {
         var origin = flow.Origin;
