@@ -18,6 +18,8 @@ public sealed class FlowRecord
     private FlowData _d = FlowData.Empty;
     private FlowRecordPool? _pool;
     private int _state;
+    // A pooled record's L7 part, reused with it (most flows have none; the few that do would otherwise allocate one each).
+    private L7Record? _ownL7;
 
     internal const int Free = 0, Rented = 1, InPool = 2;
 
@@ -97,6 +99,12 @@ public sealed class FlowRecord
     internal bool TryMarkReturned() => Interlocked.CompareExchange(ref _state, InPool, Rented) == Rented;
 
     internal void Clear() => _d = FlowData.Empty;
+
+    /// <summary>An L7 record to fill for this flow: the record's own when it is pooled, else a new one.</summary>
+    internal L7Record L7ToFill() => _pool is null ? new L7Record() : _ownL7 ??= new L7Record();
+
+    /// <summary>The pooled record's own L7 part, when it has one (for poisoning on return).</summary>
+    internal L7Record? OwnL7 => _ownL7;
 }
 
 /// <summary>Every field of a <see cref="FlowRecord"/>, in one struct so a pooled record is filled or cleared at once.</summary>
@@ -162,12 +170,26 @@ public readonly record struct ServiceRef(string? Namespace, string? Name)
 }
 
 /// <summary>The L7 part of a flow that FlowWatch reads.</summary>
+/// <remarks>A pooled <see cref="FlowRecord"/> reuses its own L7 record with it, so the same rule holds: copy values, never hold it.</remarks>
 public sealed class L7Record
 {
-    public L7Kind Kind { get; init; }
-    public long LatencyNanos { get; init; }
-    public DnsRecord? Dns { get; init; }
-    public HttpRecord? Http { get; init; }
+    private L7Kind _kind;
+    private long _latency;
+    private DnsRecord? _dns;
+    private HttpRecord? _http;
+
+    public L7Kind Kind { get => _kind; init => _kind = value; }
+    public long LatencyNanos { get => _latency; init => _latency = value; }
+    public DnsRecord? Dns { get => _dns; init => _dns = value; }
+    public HttpRecord? Http { get => _http; init => _http = value; }
+
+    internal void Set(L7Kind kind, long latencyNanos, DnsRecord? dns, HttpRecord? http)
+    {
+        _kind = kind;
+        _latency = latencyNanos;
+        _dns = dns;
+        _http = http;
+    }
 }
 
 /// <summary>A DNS request or answer as the Cilium DNS proxy saw it.</summary>

@@ -78,7 +78,11 @@ public sealed class FlowRecordPool
         }
         Interlocked.Increment(ref _returned);
         // Cleared so a free record keeps no strings or L7 records alive, and a stale reader sees no real flow.
-        if (_poison) record.Data = Poisoned;
+        if (_poison)
+        {
+            record.Data = Poisoned;
+            record.OwnL7?.Set((L7Kind)0xEE, long.MinValue / 2, PoisonedDns, PoisonedHttp);
+        }
         else record.Clear();
         lock (_gate)
         {
@@ -96,6 +100,9 @@ public sealed class FlowRecordPool
     public static void Release(FlowRecord record) => record.Pool?.Return(record);
 
     private static readonly FlowEndpoint PoisonedEndpoint = new(0xDEAD, "(returned)", "(returned)", "(returned)", "(returned)");
+
+    private static readonly DnsRecord PoisonedDns = new("(returned)", 0xDEAD, "(returned)", -1);
+    private static readonly HttpRecord PoisonedHttp = new(0xDEAD, "(returned)", "(returned)");
 
     private static readonly FlowData Poisoned = new()
     {

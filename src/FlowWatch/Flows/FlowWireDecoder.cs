@@ -30,7 +30,12 @@ public sealed class FlowWireDecoder
         // Sized for a large cluster: 100,000 pods' endpoints (with churn) and their names fit without thrashing.
         _endpoints = new Utf8Interner<FlowEndpoint>(DecodeEndpoint, 1 << 18);
         _services = new Utf8Interner<ServiceBox>(b => new ServiceBox(DecodeService(b)), 1 << 15);
+        _dns = new Utf8Interner<DnsRecord>(ReadDns, 1 << 14);
+        _http = new Utf8Interner<HttpRecord>(ReadHttp, 1 << 14);
     }
+
+    private readonly Utf8Interner<DnsRecord> _dns;
+    private readonly Utf8Interner<HttpRecord> _http;
 
     private sealed record ServiceBox(ServiceRef Value);
 
@@ -93,7 +98,7 @@ public sealed class FlowWireDecoder
         L4 l4 = default;
         FlowEndpoint source = FlowEndpoint.Empty, destination = FlowEndpoint.Empty;
         ServiceRef sourceService = default, destinationService = default;
-        L7Record? l7 = null;
+        L7Parts l7 = default;
         while (!r.End)
         {
             var (field, wt) = r.ReadTag();
@@ -155,7 +160,7 @@ public sealed class FlowWireDecoder
             Reply = isReply == 1 ? ReplyState.Reply : isReply == 0 ? ReplyState.Request : reply ? ReplyState.Reply : ReplyState.Unknown,
             Direction = (TrafficDirection)direction,
             ObservationPoint = (ObservationPoint)point,
-            L7 = l7,
+            L7 = l7.Present ? Fill(record.L7ToFill(), l7) : null,
         };
         return record;
     }
@@ -346,7 +351,16 @@ public sealed class FlowWireDecoder
         return name.Length == 0 ? default : new ServiceRef(ns, name);
     }
 
-    private L7Record ReadL7(ReadOnlySpan<byte> data)
+    /// <summary>A flow's L7 part as read, before it goes into the record's (possibly reused) <see cref="L7Record"/>.</summary>
+    private readonly record struct L7Parts(bool Present, L7Kind Kind, long LatencyNanos, DnsRecord? Dns, HttpRecord? Http);
+
+    private static L7Record Fill(L7Record l7, L7Parts parts)
+    {
+        l7.Set(parts.Kind, parts.LatencyNanos, parts.Dns, parts.Http);
+        return l7;
+    }
+
+    private L7Parts ReadL7(ReadOnlySpan<byte> data)
     {
         var r = new WireReader(data);
         int type = 0; ulong latency = 0;
@@ -358,13 +372,14 @@ public sealed class FlowWireDecoder
             {
                 case 1 when w == 0: type = (int)r.ReadVarint(); break;
                 case 2 when w == 0: latency = r.ReadVarint(); break;
-                case 100 when w == 2: dns = ReadDns(r.ReadBytes()); http = null; break;
-                case 101 when w == 2: http = ReadHttp(r.ReadBytes()); dns = null; break;
+                // Interned by their bytes: records are immutable, and the same lookup or request recurs on many flows.
+                case 100 when w == 2: dns = _dns.Get(r.ReadBytes()); http = null; break;
+                case 101 when w == 2: http = _http.Get(r.ReadBytes()); dns = null; break;
                 case 102 when w == 2: r.ReadBytes(); dns = null; http = null; break;
                 default: r.Skip(w); break;
             }
         }
-        return new L7Record { Kind = (L7Kind)type, LatencyNanos = (long)latency, Dns = dns, Http = http };
+        return new L7Parts(true, (L7Kind)type, (long)latency, dns, http);
     }
 
     private DnsRecord ReadDns(ReadOnlySpan<byte> data)
