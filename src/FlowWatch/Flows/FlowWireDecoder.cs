@@ -181,19 +181,26 @@ public sealed class FlowWireDecoder
         return (s, n);
     }
 
-    private static (IpAddr, IpAddr) ReadIp(ReadOnlySpan<byte> data)
+    private (IpAddr, IpAddr) ReadIp(ReadOnlySpan<byte> data)
     {
         var r = new WireReader(data);
         IpAddr s = default, d = default;
         while (!r.End)
         {
             var (f, w) = r.ReadTag();
-            if (f == 1 && w == 2) s = ParseIp(r.ReadBytes());
-            else if (f == 2 && w == 2) d = ParseIp(r.ReadBytes());
+            if (f == 1 && w == 2) s = Ip(r.ReadBytes());
+            else if (f == 2 && w == 2) d = Ip(r.ReadBytes());
             else r.Skip(w);
         }
         return (s, d);
     }
+
+    // IPv6 text goes through IPAddress, which allocates; interned by its bytes, a recurring address costs a hash instead.
+    private IpAddr Ip(ReadOnlySpan<byte> text) => text.IndexOf((byte)':') < 0 ? ParseIp(text) : _ipv6.Get(text).Value;
+
+    private sealed record IpBox(IpAddr Value);
+
+    private readonly Utf8Interner<IpBox> _ipv6 = new(b => new IpBox(ParseIp(b)), 1 << 12);
 
     /// <summary>Dotted quads parsed from the bytes by hand; IPv6 through IPAddress.</summary>
     internal static IpAddr ParseIp(ReadOnlySpan<byte> text)
