@@ -44,6 +44,9 @@ public static class QueryCommands
             new("from-identity", "Flows from this Cilium security identity.", "N"),
             new("to-identity", "Flows to this Cilium security identity.", "N"),
             new("type", "Cilium event type as hubble's --type: drop, trace, policy-verdict, l7, ...; trace:to-endpoint for a sub-type.", "TYPE"),
+            new("label", "Flows from or to an endpoint these labels select, as hubble's --label: a Kubernetes selector over Cilium's labels (k8s:app=web, 'app in (web,api)', '!k8s:app', reserved:world).", "SELECTOR"),
+            new("from-label", "Flows from an endpoint these labels select.", "SELECTOR"),
+            new("to-label", "Flows to an endpoint these labels select.", "SELECTOR"),
             new("reason", "Drop reason, by Cilium's name (POLICY_DENIED) or number.", "REASON"),
             new("node", "Flows observed on this node.", "NODE"),
             new("since", "Only flows at or after: RFC 3339 time or an age such as 5m.", "TIME"),
@@ -59,18 +62,20 @@ public static class QueryCommands
         """
         -o jsonpb (and its alias -o json, as in hubble v0.12.3) writes one GetFlowsResponse a line, oldest first, byte for
         byte as hubble observe -o jsonpb would: hubble observe --input-file and flowwatch replay read them back. The store keeps compact flows, so the lines hold
-        time, uuid, verdict, drop reason, IPs, ports, TCP flags, ICMP, each side's identity, namespace, pod and workload,
-        node, flow and event type, services, direction, observation point, reply, and DNS query/qtype/rcode or HTTP
-        code/method/url; not labels, endpoint IDs, DNS answers, HTTP headers or latency.
+        time, uuid, verdict, drop reason, IPs, ports, TCP flags, ICMP, each side's identity, namespace, labels, pod and
+        workload, node, flow and event type, services, direction, observation point, reply, and DNS query/qtype/rcode or
+        HTTP code/method/url; not endpoint IDs, DNS answers, HTTP headers or latency.
         Examples:
           flowwatch flows --verdict dropped
           flowwatch flows --pod shop/checkout-5d9f7c6b8-x2x7q --since 10m
           flowwatch flows --namespace kube-system --port 53 -f
+          flowwatch flows --to-label k8s:app=storefront --verdict dropped
           flowwatch flows --all -o jsonpb > incident.jsonl      # then: hubble observe --input-file incident.jsonl
           flowwatch flows --verdict dropped --server eu=http://127.0.0.1:9090 --server us=http://127.0.0.1:9091
         With several --server NAME=URL, the newest --limit flows of all servers are merged by time, each line led by
         its cluster (-o api: one JSON answer, each flow with its cluster); -f follows every server and says on stderr
-        when one stops (and starts again) answering. -o jsonpb exports one server at a time.
+        when one stops (and starts again) answering. -o jsonpb, -o json and --all export one server at a time (hubble's
+        lines do not say which server a flow came from): with several servers they are refused, naming each way out.
         """);
 
     public static readonly CommandSpec FindingsSpec = new("findings",
@@ -113,7 +118,7 @@ public static class QueryCommands
 
     private static readonly string[] FlowFilters = ["namespace", "pod", "workload", "from-namespace", "to-namespace", "from-pod", "to-pod",
         "ip", "from-ip", "to-ip", "port", "from-port", "to-port", "protocol", "verdict", "reason", "node", "since", "until",
-        "identity", "from-identity", "to-identity", "type"];
+        "identity", "from-identity", "to-identity", "type", "label", "from-label", "to-label"];
 
     internal static string FlowsPath(ParsedArgs args, int limit) =>
         "api/v1/flows?" + string.Join("&", FlowFilters.Where(args.Has).Select(name => $"{name.Replace('-', '_')}={Uri.EscapeDataString(args.Get(name)!)}")
@@ -205,10 +210,15 @@ public static class QueryCommands
             throw new UsageException($"unexpected argument '{args.Positionals[0]}'. Run 'flowwatch {spec.Name} --help'.");
         var servers = ServerTargets.Parse(args.GetAll("server"),
             args.Get("clusters-file") is { } clusters ? ClustersFile.Load(clusters) : [], DefaultServer);
-        if (ServerTargets.IsFleet(servers))
+        // An export is one server's flows: hubble's lines have no field that says which FlowWatch a flow came from, so
+        // the lines of several servers could not be told apart (or de-duplicated) afterwards. One named server is fine.
+        var export = spec == FlowsSpec && (output is "jsonpb" or "json" || args.Flag("all"));
+        if (export && servers.Count > 1)
+            throw new UsageException($"{(output is "jsonpb" or "json" ? $"-o {output}{(args.Flag("all") ? " --all" : "")}" : "--all")} exports one server's flows, as hubble observe writes them " +
+                $"(the lines do not say which server a flow came from), and {servers.Count} servers are given. Export each in turn " +
+                $"(flowwatch flows --all -o jsonpb --server {servers[0].Url} > {servers[0].Name ?? "cluster"}.jsonl), or use -o api for one JSON answer with each flow's cluster.");
+        if (ServerTargets.IsFleet(servers) && !export)
         {
-            if (spec == FlowsSpec && (output is "jsonpb" or "json" || args.Flag("all")))
-                throw new UsageException("-o jsonpb, -o json and --all export one server's flows; with several --server use -o api (one JSON answer, each flow with its cluster) or export each server in turn.");
             using var fleet = new FleetClient(servers, Token(args), CaFileOf(args, null));
             return await (spec.Name switch
             {
@@ -218,7 +228,9 @@ public static class QueryCommands
                 _ => FleetCommands.BackendsAsync(args, fleet, ct),
             });
         }
-        using var api = new ApiClient(servers[0].Url, Token(args), CaFileOf(args, servers[0].Url));
+        var server = servers[0];
+        var token = server.TokenFile is { } own ? ReadToken(own, $"option '--clusters-file': the token-file of server {server.Name}") : Token(args);
+        using var api = new ApiClient(server.Url, token, server.CaFile ?? CaFileOf(args, server.Url));
         // flows -o json is Hubble's lines (handled before this flag is read); its API answer is -o api.
         try { return await body(args, api, output is "json" or "api"); }
         catch (QueryFailedException e)

@@ -16,7 +16,7 @@ public static class ApiIndex
 {
     public static readonly IReadOnlyList<EndpointEntry> Query =
     [
-        new("/api/v1/flows", "recent flows, newest first; filters namespace, pod, workload, ip, port, protocol, identity, type, verdict, reason, node, since, until, limit, cursor, after; format=jsonpb or json for hubble observe's lines, oldest first",
+        new("/api/v1/flows", "recent flows, newest first; filters namespace, pod, workload, label, ip, port, protocol, identity, type, verdict, reason, node, since, until, limit, cursor, after; format=jsonpb or json for hubble observe's lines, oldest first",
             "/api/v1/flows?verdict=dropped&limit=20"),
         new("/api/v1/findings", "open findings, then recently resolved ones; filters kind, namespace, state (open, resolved, all), limit",
             "/api/v1/findings?state=open"),

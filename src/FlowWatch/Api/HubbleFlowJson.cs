@@ -12,9 +12,9 @@ namespace FlowWatch.Api;
 /// fractional digits; then encoding/json's compaction, which escapes &lt; &gt; &amp; U+2028 U+2029.
 /// <para>
 /// What the store keeps is what can be written: time, uuid, verdict, drop reason, IPs, L4 ports/flags/ICMP type and
-/// code, each side's identity, namespace, pod and (Hubble-given) workload, flow type, node, event type and sub-type,
+/// code, each side's identity, namespace, labels, pod and (Hubble-given) workload, flow type, node, event type and sub-type,
 /// services, traffic direction, observation point, reply, and the L7 type with the DNS query, first qtype and rcode
-/// or the HTTP code, method and url. Not kept, so not written: ethernet, endpoint IDs and labels, cluster names,
+/// or the HTTP code, method and url. Not kept, so not written: ethernet, endpoint IDs, cluster names,
 /// source/destination names, DNS answers (ips, ttl, cnames, rrtypes, observation source), HTTP protocol and headers,
 /// L7 latency, policy match type, interface, trace context. The Summary is written again from what is kept.
 /// </para>
@@ -128,6 +128,17 @@ public static class HubbleFlowJson
         var o = new Obj(sb);
         if (e.Identity != 0) { o.Key("identity"); Num(sb, e.Identity); }
         if (e.Namespace.Length > 0) { o.Key("namespace"); Str(sb, e.Namespace); }
+        if (!e.Labels.IsEmpty)
+        {
+            o.Key("labels");
+            sb.Append('[');
+            for (var i = 0; i < e.Labels.Count; i++)
+            {
+                if (i > 0) sb.Append(',');
+                Str(sb, e.Labels.Labels[i]);
+            }
+            sb.Append(']');
+        }
         if (e.Pod.Length > 0) { o.Key("pod_name"); Str(sb, e.Pod); }
         // A workload without a kind was inferred by FlowWatch from the pod name, not given by Hubble: not Hubble's to write.
         if (e.Workload.Length > 0 && e.WorkloadKind.Length > 0)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlowWatch.Flows;
+using FlowWatch.Hubble.Filtering;
 using FlowWatch.Store;
 
 namespace FlowWatch.Api;
@@ -16,7 +17,7 @@ public static class QueryParameters
     public static readonly IReadOnlyList<string> FlowParameters =
         ["namespace", "pod", "workload", "from_namespace", "to_namespace", "from_pod", "to_pod", "ip", "from_ip", "to_ip",
          "port", "from_port", "to_port", "protocol", "verdict", "reason", "node", "since", "until", "limit", "cursor", "after", "format",
-         "identity", "from_identity", "to_identity", "type"];
+         "identity", "from_identity", "to_identity", "type", "label", "from_label", "to_label"];
 
     /// <summary>Hubble's protocol filter values (pkg/hubble/filters/protocol.go) that the store can tell apart.</summary>
     public static readonly IReadOnlyList<string> Protocols = ["tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6", "dns", "http"];
@@ -38,6 +39,9 @@ public static class QueryParameters
             FromPod = NonEmpty(get, "from_pod"),
             ToPod = NonEmpty(get, "to_pod"),
             Node = NonEmpty(get, "node"),
+            Label = Selector(get, "label"),
+            FromLabel = Selector(get, "from_label"),
+            ToLabel = Selector(get, "to_label"),
             Limit = Int(get, "limit", 1, FlowQuery.MaxLimit) ?? DefaultLimit,
         };
         if (get("ip") is { } ip)
@@ -113,6 +117,18 @@ public static class QueryParameters
                 double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0 && n < 1e7)
                 return TimeSpan.FromSeconds(n * scale);
         return null;
+    }
+
+    // Checked here so that a bad selector is a 400 naming the parameter; the store parses it again (cheap).
+    private static string? Selector(Func<string, string?> get, string name)
+    {
+        if (NonEmpty(get, name) is not { } text) return null;
+        try { LabelSelector.Parse(text, name); }
+        catch (FlowFilterException e)
+        {
+            throw Bad(name, $"{e.Message.Replace(name + ": ", "", StringComparison.Ordinal)}; write a Kubernetes label selector such as k8s:app=web, app in (web,api), !k8s:app or reserved:world");
+        }
+        return text;
     }
 
     private static uint? Identity(Func<string, string?> get, string name)

@@ -93,7 +93,7 @@ public sealed class FlowConverter(StringPool? pool = null)
 
     private FlowEndpoint ConvertEndpoint(Endpoint? e)
     {
-        if (e is null || (e.Identity == 0 && e.PodName.Length == 0 && e.Namespace.Length == 0)) return FlowEndpoint.Empty;
+        if (e is null || (e.Identity == 0 && e.PodName.Length == 0 && e.Namespace.Length == 0 && e.Labels.Count == 0)) return FlowEndpoint.Empty;
         string workload, kind;
         if (e.Workloads.Count > 0)
         {
@@ -106,7 +106,7 @@ public sealed class FlowConverter(StringPool? pool = null)
             kind = "";
         }
         return new FlowEndpoint(e.Identity, _pool.Intern(e.Namespace), _pool.Intern(e.PodName),
-            _pool.Intern(workload), _pool.Intern(kind));
+            _pool.Intern(workload), _pool.Intern(kind)) { Labels = EndpointLabels.Of(e.Labels, _pool) };
     }
 
     private ServiceRef ConvertService(Service? s) =>

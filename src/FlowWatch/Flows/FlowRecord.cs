@@ -143,10 +143,13 @@ internal struct FlowData
     public byte IcmpCode;
 }
 
-/// <summary>One side of a flow: Cilium's identity and, for pods, namespace, pod and owning workload.</summary>
+/// <summary>One side of a flow: Cilium's identity and, for pods, namespace, pod and owning workload, and its labels.</summary>
 public sealed record FlowEndpoint(uint Identity, string Namespace, string Pod, string Workload, string WorkloadKind)
 {
     public static readonly FlowEndpoint Empty = new(0, "", "", "", "");
+
+    /// <summary>Cilium's labels of the endpoint ("k8s:app=web"), pooled: for Hubble's label selectors in queries.</summary>
+    public EndpointLabels Labels { get; init; } = EndpointLabels.Empty;
 
     public bool IsPod => Pod.Length != 0;
 

@@ -337,9 +337,9 @@ public sealed class FlowWireDecoder
                 default: r.Skip(w); break;
             }
         }
-        if (identity == 0 && pod.Length == 0 && ns.Length == 0) return FlowEndpoint.Empty;
+        if (identity == 0 && pod.Length == 0 && ns.Length == 0 && labels is null) return FlowEndpoint.Empty;
         if (!hasWorkload) workload = pod.Length == 0 ? "" : StringPool.Shared.Intern(Workloads.Infer(pod, labels ?? []));
-        return new FlowEndpoint(identity, ns, pod, workload, kind);
+        return new FlowEndpoint(identity, ns, pod, workload, kind) { Labels = EndpointLabels.Of(labels) };
     }
 
     private ServiceRef ServiceOf(ReadOnlySpan<byte> data) => data.IsEmpty ? default : _services.Get(data).Value;

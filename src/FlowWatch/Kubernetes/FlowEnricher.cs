@@ -29,7 +29,7 @@ public sealed class FlowEnricher(ClusterView view)
         if (e.IsPod || ip.IsNone || (e.Identity is > 0 and < 256)) return null;
         if (!view.TryGetPodByIp(ip, out var pod)) return null;
         Interlocked.Increment(ref _enriched);
-        return new FlowEndpoint(e.Identity, pod.Namespace, pod.Name, pod.Workload, e.WorkloadKind);
+        return new FlowEndpoint(e.Identity, pod.Namespace, pod.Name, pod.Workload, e.WorkloadKind) { Labels = e.Labels };
     }
 
     private static FlowRecord Copy(FlowRecord f, FlowEndpoint source, FlowEndpoint destination) => new()

@@ -19,6 +19,14 @@ namespace FlowWatch.Simulation;
 /// until, so <c>since</c> with <c>number</c> gives the oldest N after since. A reader that falls more than the ring
 /// behind gets a lost_events message (source HUBBLE_RING_BUFFER) with the count it missed; lost events bypass the
 /// filters and do not count towards number.
+/// <para>
+/// As Cilium's newRingReader over its ring (pkg/hubble/observer/local_observer.go, container/ring.go): once the ring
+/// is full, a backward scan that visits every held entry without stopping (no number-th match, no flow before since:
+/// <c>--all</c>, or a since older than the ring) ends one position before the oldest entry, an overwritten one, so the
+/// answer starts with one LostEvent (HUBBLE_RING_BUFFER, num_events_lost 1): the reader is told the ring may not reach
+/// back as far as it asked. Cilium's ring counts full from capacity+1 writes with its reserved writer slot; this ring
+/// has none, so it is full at capacity (as hubble-refserver's default mode).
+/// </para>
 /// </remarks>
 public sealed class SimulatorService : Observer.ObserverBase
 {
@@ -65,7 +73,7 @@ public sealed class SimulatorService : Observer.ObserverBase
             else if (request.Follow && request.Number == 0 && since is null) cursor = _ring.Next;
             else cursor = ScanBack(request.Number, since, filter, chunk);
             var end = request.Follow ? long.MaxValue : _ring.Next;
-            var limit = request.Follow || request.Number == 0 ? long.MaxValue : (long)request.Number;
+            var limit = request.Follow || request.Number is 0 or > long.MaxValue ? long.MaxValue : (long)request.Number;
             await Pump(cursor, end, limit, request.Follow, since ?? long.MinValue, until, filter, mask, responseStream, chunk, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -96,7 +104,8 @@ public sealed class SimulatorService : Observer.ObserverBase
             }
             top = from;
         }
-        return oldest;
+        // The scan went through the whole ring: on a full one the reader starts at the overwritten slot before the oldest.
+        return _ring.Next >= _ring.Capacity ? oldest - 1 : oldest;
     }
 
     /// <summary>Sends matching entries from <paramref name="cursor"/> up to <paramref name="end"/> (or for ever when following).</summary>

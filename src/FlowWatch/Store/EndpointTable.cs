@@ -3,25 +3,28 @@ using FlowWatch.Flows;
 
 namespace FlowWatch.Store;
 
-/// <summary>One interned flow endpoint: identity and the ids of its namespace, pod, workload and kind.</summary>
-internal readonly record struct EndpointEntry(uint Identity, int Namespace, int Pod, int Workload, int WorkloadKind);
+/// <summary>One interned flow endpoint: identity and the ids of its namespace, pod, workload, kind and label set.</summary>
+internal readonly record struct EndpointEntry(uint Identity, int Namespace, int Pod, int Workload, int WorkloadKind, int Labels);
 
 /// <summary>An endpoint by the identity of its (pooled) strings: a cheap first lookup before the one by content.</summary>
 internal readonly struct EndpointReference(FlowEndpoint e) : IEquatable<EndpointReference>
 {
     private readonly uint _identity = e.Identity;
     private readonly string _ns = e.Namespace, _pod = e.Pod, _workload = e.Workload, _kind = e.WorkloadKind;
+    private readonly EndpointLabels _labels = e.Labels;
 
     public bool Equals(EndpointReference o) => _identity == o._identity && ReferenceEquals(_ns, o._ns) &&
-        ReferenceEquals(_pod, o._pod) && ReferenceEquals(_workload, o._workload) && ReferenceEquals(_kind, o._kind);
+        ReferenceEquals(_pod, o._pod) && ReferenceEquals(_workload, o._workload) && ReferenceEquals(_kind, o._kind) &&
+        ReferenceEquals(_labels, o._labels);
 
     public override bool Equals(object? obj) => obj is EndpointReference o && Equals(o);
 
     public override int GetHashCode() => HashCode.Combine(_identity, RuntimeHelpers.GetHashCode(_ns),
-        RuntimeHelpers.GetHashCode(_pod), RuntimeHelpers.GetHashCode(_workload), RuntimeHelpers.GetHashCode(_kind));
+        RuntimeHelpers.GetHashCode(_pod), RuntimeHelpers.GetHashCode(_workload), RuntimeHelpers.GetHashCode(_kind),
+        RuntimeHelpers.GetHashCode(_labels));
 }
 
-/// <summary>Interns flow endpoints (identity, namespace, pod, workload) to ids; id 0 is the empty endpoint.</summary>
+/// <summary>Interns flow endpoints (identity, namespace, pod, workload, labels) to ids; id 0 is the empty endpoint.</summary>
 /// <remarks>Append-only, one writer; readers on any thread (see <see cref="StringTable"/>). Full tables map new endpoints to 0 and count them.</remarks>
 internal sealed class EndpointTable
 {
@@ -29,6 +32,7 @@ internal sealed class EndpointTable
     private const int ChunkSize = 1 << ChunkBits;
 
     private readonly StringTable _strings;
+    private readonly LabelSetTable _labels;
     private readonly int _capacity;
     private readonly Dictionary<EndpointEntry, int> _ids = new();
     private readonly Dictionary<EndpointReference, int> _byReference = new();
@@ -40,9 +44,10 @@ internal sealed class EndpointTable
     private readonly FlowEndpoint?[] _cachedEndpoints = new FlowEndpoint?[CacheSize];
     private readonly int[] _cachedIds = new int[CacheSize];
 
-    public EndpointTable(StringTable strings, int capacity)
+    public EndpointTable(StringTable strings, LabelSetTable labels, int capacity)
     {
         _strings = strings;
+        _labels = labels;
         _capacity = capacity;
         _chunks = new EndpointEntry[]?[(capacity + ChunkSize - 1) / ChunkSize];
         Append(default);
@@ -50,6 +55,9 @@ internal sealed class EndpointTable
 
     public int Count => Volatile.Read(ref _count);
     public long Overflowed { get; private set; }
+
+    /// <summary>Called (on the writer) for each value that found the table full.</summary>
+    public Action? OnOverflow { get; init; }
 
     /// <summary>Writer only.</summary>
     public int Intern(FlowEndpoint endpoint)
@@ -59,10 +67,10 @@ internal sealed class EndpointTable
         var reference = new EndpointReference(endpoint);
         if (_byReference.TryGetValue(reference, out var known)) { Cache(slot, endpoint, known); return known; }
         var entry = new EndpointEntry(endpoint.Identity, _strings.Intern(endpoint.Namespace), _strings.Intern(endpoint.Pod),
-            _strings.Intern(endpoint.Workload), _strings.Intern(endpoint.WorkloadKind));
+            _strings.Intern(endpoint.Workload), _strings.Intern(endpoint.WorkloadKind), _labels.Intern(endpoint.Labels));
         if (!_ids.TryGetValue(entry, out var id))
         {
-            if (_count >= _capacity) { Overflowed++; return 0; }
+            if (_count >= _capacity) { Overflowed++; OnOverflow?.Invoke(); return 0; }
             id = Append(entry);
         }
         if (_byReference.Count >= _capacity) _byReference.Clear();   // bounded, as the string table's

@@ -5,9 +5,10 @@ namespace FlowWatch.Store;
 /// <summary>What to look for in the store, with Hubble's filter meanings; every given field must hold.</summary>
 /// <remarks>
 /// As <c>hubble observe</c>: pods are name prefixes ("ns/prefix"), IPs are addresses or CIDR blocks, ip/port match
-/// either side and the From*/To* fields one side, protocol is an L4 or L7 protocol. FlowWatch's extension: namespace,
-/// pod and workload apply to one side together, and either side may match (Hubble ORs whole filters instead); a pod
-/// without "ns/" matches in every namespace (hubble's CLI assumes "default").
+/// either side and the From*/To* fields one side, protocol is an L4 or L7 protocol, labels are Kubernetes label selectors
+/// over Cilium's endpoint labels. FlowWatch's extension: namespace, pod, workload and label apply to one side together
+/// (from_namespace, from_pod and from_label to the source together), and either side may match (Hubble ORs whole
+/// filters instead); a pod without "ns/" matches in every namespace (hubble's CLI assumes "default").
 /// </remarks>
 public sealed record FlowQuery
 {
@@ -21,6 +22,10 @@ public sealed record FlowQuery
     public string? FromPod { get; init; }
     public string? ToPod { get; init; }
     public string? Node { get; init; }
+    /// <summary>Hubble label selector ("k8s:app=web,version in (v1,v2)", "reserved:world") on either side; From/To one side.</summary>
+    public string? Label { get; init; }
+    public string? FromLabel { get; init; }
+    public string? ToLabel { get; init; }
     public IpAddr? Ip { get; init; }
     /// <summary>Either side in this block (an address is a /32 or /128).</summary>
     public IpPrefix? IpBlock { get; init; }
@@ -73,7 +78,10 @@ public readonly record struct ScanBudget(long MaxRows, TimeSpan MaxTime)
 /// <summary>One side of a stored flow with its names resolved.</summary>
 public sealed record StoredEndpoint(uint Identity, string Namespace, string Pod, string Workload, string WorkloadKind, IpAddr Ip, int Port, string Service)
 {
-    public FlowEndpoint ToFlowEndpoint() => new(Identity, Namespace, Pod, Workload, WorkloadKind);
+    /// <summary>Cilium's labels of the endpoint; empty when it had none or the store's label-set table was full.</summary>
+    public EndpointLabels Labels { get; init; } = EndpointLabels.Empty;
+
+    public FlowEndpoint ToFlowEndpoint() => new(Identity, Namespace, Pod, Workload, WorkloadKind) { Labels = Labels };
 }
 
 /// <summary>A flow read back from the store, names resolved.</summary>

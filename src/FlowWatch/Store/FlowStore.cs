@@ -24,6 +24,7 @@ public sealed class FlowStore : IFlowSink
     private readonly int _capacity;
     private readonly int _slots;
     private readonly StringTable _strings;
+    private readonly LabelSetTable _labelSets;
     private readonly EndpointTable _endpoints;
     private readonly Dictionary<(string?, string?), int> _services = new(ServiceReferenceComparer.Instance);
     private readonly Gauge _flowsGauge;
@@ -37,8 +38,15 @@ public sealed class FlowStore : IFlowSink
         _capacity = options.Capacity;
         _slots = _capacity + FlowBlock.Size;
         _blocks = new FlowBlock?[_slots / FlowBlock.Size];
-        _strings = new StringTable(options.MaxStrings);
-        _endpoints = new EndpointTable(_strings, options.MaxEndpoints);
+        var overflowed = metrics.CreateCounter("flowwatch_store_names_overflowed_total",
+            "Names, endpoints and label sets the recent-flow store's bounded tables had no room for (stored as \"(overflow)\" or empty).",
+            new CounterConfiguration { LabelNames = ["table"] });
+        var names = overflowed.WithLabels("names");
+        var labelSets = overflowed.WithLabels("label_sets");
+        var endpoints = overflowed.WithLabels("endpoints");
+        _strings = new StringTable(options.MaxStrings) { OnOverflow = () => names.Inc() };
+        _labelSets = new LabelSetTable(options.MaxLabelSets) { OnOverflow = () => labelSets.Inc() };
+        _endpoints = new EndpointTable(_strings, _labelSets, options.MaxEndpoints) { OnOverflow = () => endpoints.Inc() };
         _flowsGauge = metrics.CreateGauge("flowwatch_store_flows", "Flows held in the recent-flow store.");
         _evictedCounter = metrics.CreateCounter("flowwatch_store_evicted_total", "Flows the recent-flow store let go (oldest first) to stay within its bounds.");
     }
@@ -50,8 +58,11 @@ public sealed class FlowStore : IFlowSink
     public long Evicted => Volatile.Read(ref _evicted);
     public long Written => Volatile.Read(ref _written);
 
-    /// <summary>Names and endpoints that did not fit their tables and were stored as "(overflow)" / empty.</summary>
-    public long NamesOverflowed => _strings.Overflowed + _endpoints.Overflowed;
+    /// <summary>Names, endpoints and label sets that did not fit their tables and were stored as "(overflow)" / empty.</summary>
+    public long NamesOverflowed => _strings.Overflowed + _endpoints.Overflowed + _labelSets.Overflowed;
+
+    /// <summary>Distinct endpoint label sets held (each endpoint entry refers to one by id).</summary>
+    public int LabelSets => _labelSets.Count - 2;
 
     /// <summary>Copies each flow into a compact entry; keeps no record.</summary>
     public bool KeepsRecords => false;
@@ -224,7 +235,7 @@ public sealed class FlowStore : IFlowSink
         var limit = Math.Clamp(query.Limit, 1, FlowQuery.MaxLimit);
         var results = new List<StoredFlow>(Math.Min(limit, 256));
         var head = Volatile.Read(ref _written);
-        var matcher = Matcher.Resolve(query, _strings);
+        var matcher = Matcher.Resolve(query, _strings, _labelSets);
         var latest = head - 1;
         if (matcher.MatchesNothing || head == 0) return new FlowPage(results, null, latest, 0);
         var candidates = new List<(long Seq, CompactFlow Entry)>();
@@ -316,6 +327,6 @@ public sealed class FlowStore : IFlowSink
     {
         var en = _endpoints[endpoint];
         return new StoredEndpoint(en.Identity, _strings[en.Namespace], _strings[en.Pod], _strings[en.Workload],
-            _strings[en.WorkloadKind], ip, port, _strings[service]);
+            _strings[en.WorkloadKind], ip, port, _strings[service]) { Labels = _labelSets[en.Labels] };
     }
 }

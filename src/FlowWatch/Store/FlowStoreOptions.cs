@@ -16,8 +16,11 @@ public sealed record FlowStoreOptions
     /// <summary>Distinct names (namespaces, pods, nodes, DNS names, URLs) kept; past it new names are stored as "(overflow)".</summary>
     public int MaxStrings { get; init; } = 1_000_000;
 
-    /// <summary>Distinct endpoints (identity, namespace, pod, workload) kept.</summary>
+    /// <summary>Distinct endpoints (identity, namespace, pod, workload, label set) kept.</summary>
     public int MaxEndpoints { get; init; } = 500_000;
+
+    /// <summary>Distinct endpoint label sets kept (about one per Cilium identity); past it an endpoint's labels are not kept and a label selector does not match it.</summary>
+    public int MaxLabelSets { get; init; } = 100_000;
 
     public static FlowStoreOptions Default { get; } = new();
 
@@ -29,6 +32,7 @@ public sealed record FlowStoreOptions
             throw new ArgumentException($"store memory budget must be at least {FlowBlock.Size * CompactFlow.Bytes / 1024} KiB, not {MemoryBudgetBytes} bytes", nameof(MemoryBudgetBytes));
         if (MaxStrings < 16) throw new ArgumentException($"store max strings must be at least 16, not {MaxStrings}", nameof(MaxStrings));
         if (MaxEndpoints < 16) throw new ArgumentException($"store max endpoints must be at least 16, not {MaxEndpoints}", nameof(MaxEndpoints));
+        if (MaxLabelSets < 16) throw new ArgumentException($"store max label sets must be at least 16, not {MaxLabelSets}", nameof(MaxLabelSets));
     }
 
     /// <summary>Entries actually kept: the smaller bound, rounded up to whole blocks.</summary>

@@ -1,4 +1,5 @@
 using FlowWatch.Flows;
+using FlowWatch.Hubble.Filtering;
 
 namespace FlowWatch.Store;
 
@@ -13,6 +14,7 @@ internal sealed class Matcher
     private IpPrefix? _ipBlock, _fromIp, _toIp;
     private int _port = -1, _fromPort = -1, _toPort = -1, _reason = -1, _verdict = -1, _eventType = -1, _eventSubType = -1;
     private long _identity = -1, _fromIdentity = -1, _toIdentity = -1;
+    private bool[]? _label, _fromLabel, _toLabel;
     private L4Protocol? _l4;
     private L7Protocol? _l7;
     private bool _icmp;
@@ -22,9 +24,10 @@ internal sealed class Matcher
     /// <summary>A name in the query the store has never seen: nothing can match.</summary>
     public bool MatchesNothing { get; private set; }
 
-    private bool HasEndpointFilter => _namespace != Any || _pod is not null || _workload != Any;
+    private bool HasEndpointFilter => _namespace != Any || _pod is not null || _workload != Any || _label is not null;
 
-    public static Matcher Resolve(FlowQuery q, StringTable strings)
+    /// <exception cref="FlowFilterException">A label selector that does not parse.</exception>
+    public static Matcher Resolve(FlowQuery q, StringTable strings, LabelSetTable labelSets)
     {
         var m = new Matcher();
         var (ns, pod) = SplitPod(q.Pod, q.Namespace);
@@ -36,6 +39,9 @@ internal sealed class Matcher
         var (toNs, toPod) = SplitPod(q.ToPod, q.ToNamespace);
         m._toNamespace = m.Name(toNs, strings, BlockKeys.Namespace);
         m._toPod = m.Prefixed(toPod, strings);
+        m._label = m.Selected(q.Label, "label", labelSets);
+        m._fromLabel = m.Selected(q.FromLabel, "from_label", labelSets);
+        m._toLabel = m.Selected(q.ToLabel, "to_label", labelSets);
         m._ipBlock = q.IpBlock;
         m._fromIp = q.FromIp;
         m._toIp = q.ToIp;
@@ -93,6 +99,24 @@ internal sealed class Matcher
         return ids;
     }
 
+    // A selector resolved once over the store's label sets (about one per identity) to the ids it selects, so an entry
+    // costs one array read. The empty set is judged too ("!app" selects endpoints without labels, as in Hubble); the
+    // overflow id is never selected. A set interned after this point (a flow newer than the query) is not selected.
+    private bool[]? Selected(string? selector, string field, LabelSetTable labelSets)
+    {
+        if (selector is null) return null;
+        var parsed = LabelSelector.Parse(selector, field);
+        var count = labelSets.Count;
+        var ids = new bool[count];
+        var any = false;
+        for (var id = 0; id < count; id++)
+            if (id != LabelSetTable.Overflow && parsed.Matches(labelSets[id].Labels)) any = ids[id] = true;
+        if (!any) MatchesNothing = true;
+        return ids;
+    }
+
+    private static bool Has(bool[]? ids, int id) => ids is null || ((uint)id < (uint)ids.Length && ids[id]);
+
     private int Name(string? value, StringTable strings, Func<int, ulong> key)
     {
         if (value is null) return Any;
@@ -132,15 +156,15 @@ internal sealed class Matcher
         if (_fromIdentity >= 0 && endpoints[e.SourceEndpoint].Identity != _fromIdentity) return false;
         if (_toIdentity >= 0 && endpoints[e.DestinationEndpoint].Identity != _toIdentity) return false;
         if (HasEndpointFilter && !EndpointMatches(endpoints[e.SourceEndpoint]) && !EndpointMatches(endpoints[e.DestinationEndpoint])) return false;
-        if ((_fromNamespace != Any || _fromPod is not null) && !SideMatches(endpoints[e.SourceEndpoint], _fromNamespace, _fromPod)) return false;
-        if ((_toNamespace != Any || _toPod is not null) && !SideMatches(endpoints[e.DestinationEndpoint], _toNamespace, _toPod)) return false;
+        if ((_fromNamespace != Any || _fromPod is not null || _fromLabel is not null) && !SideMatches(endpoints[e.SourceEndpoint], _fromNamespace, _fromPod, _fromLabel)) return false;
+        if ((_toNamespace != Any || _toPod is not null || _toLabel is not null) && !SideMatches(endpoints[e.DestinationEndpoint], _toNamespace, _toPod, _toLabel)) return false;
         return true;
     }
 
     private bool EndpointMatches(EndpointEntry en) =>
-        SideMatches(en, _namespace, _pod) && (_workload == Any || en.Workload == _workload);
+        SideMatches(en, _namespace, _pod, _label) && (_workload == Any || en.Workload == _workload);
 
     // Hubble never matches a pod filter on an endpoint without a namespace and pod (world, host).
-    private static bool SideMatches(EndpointEntry en, int ns, HashSet<int>? pods) =>
-        (ns == Any || en.Namespace == ns) && (pods is null || pods.Contains(en.Pod));
+    private static bool SideMatches(EndpointEntry en, int ns, HashSet<int>? pods, bool[]? labels) =>
+        (ns == Any || en.Namespace == ns) && (pods is null || pods.Contains(en.Pod)) && Has(labels, en.Labels);
 }

@@ -39,6 +39,9 @@ internal sealed class StringTable
     public int Count => Volatile.Read(ref _count);
     public long Overflowed { get; private set; }
 
+    /// <summary>Called (on the writer) for each value that found the table full.</summary>
+    public Action? OnOverflow { get; init; }
+
     /// <summary>Writer only.</summary>
     public int Intern(string? value)
     {
@@ -48,7 +51,7 @@ internal sealed class StringTable
         if (_byReference.TryGetValue(value, out var id)) { Cache(slot, value, id); return id; }
         if (!_ids.TryGetValue(value, out id))
         {
-            if (_count >= _capacity) { Overflowed++; return Overflow; }
+            if (_count >= _capacity) { Overflowed++; OnOverflow?.Invoke(); return Overflow; }
             id = Append(value);
         }
         // Bounded: strings that are not pooled upstream would otherwise grow it without end.

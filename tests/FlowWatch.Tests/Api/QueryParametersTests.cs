@@ -44,6 +44,10 @@ public sealed class QueryParametersTests
     [InlineData("type", "tracing", "not an event type")]
     [InlineData("type", "trace:to-nowhere", "not an event type")]
     [InlineData("namesapce", "shop", "unknown parameter")]
+    [InlineData("label", "app=(web", "label selector")]
+    [InlineData("from_label", "app in web", "label selector")]
+    [InlineData("to_label", "!app=web", "label selector")]
+    [InlineData("label", "", "is empty")]
     public void BadParameter_IsNamed_WithWhatIsWrong(string name, string value, string says)
     {
         var e = Assert.Throws<BadParameterException>(() => Parse((name, value)));

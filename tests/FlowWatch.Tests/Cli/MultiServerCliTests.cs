@@ -151,6 +151,27 @@ public sealed class MultiServerCliTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.All(new[] { a, b }, s => Assert.Contains("/api/v1/flows?verdict=dropped&limit=3", s.Requests));
     }
 
+    [Theory]
+    [InlineData("-o", "jsonpb")]
+    [InlineData("-o", "json")]
+    [InlineData("--all", "-o", "jsonpb")]
+    [InlineData("--all")]
+    public async Task FlowExport_AcrossSeveralServers_IsRefused_NamingBothWaysOut_BeforeAskingAnyServer(params string[] export)
+    {
+        var a = (await Server()).Answer("/api/v1/flows", FakeQueryServer.Flows(FakeQueryServer.Flow(1, T0, "checkout-a1")));
+        var b = (await Server()).Answer("/api/v1/flows", FakeQueryServer.Flows(FakeQueryServer.Flow(7, T0, "checkout-b1")));
+        var r = await Run(["flows", .. export, "--server", $"eu={a.Address}", "--server", $"us={b.Address}"]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        Assert.Single(Lines(r.Stderr));
+        Assert.Contains("exports one server's flows", r.Stderr);
+        Assert.Contains("2 servers are given", r.Stderr);
+        Assert.Contains($"--server {a.Address} > eu.jsonl", r.Stderr);
+        Assert.Contains("-o api", r.Stderr);
+        Assert.Empty(a.Requests);
+        Assert.Empty(b.Requests);
+    }
+
     [Fact]
     public async Task Backends_OfOneServiceInTwoClusters_AreOneTableWorstFirst_AndAClusterWithoutItIsNoFailure()
     {

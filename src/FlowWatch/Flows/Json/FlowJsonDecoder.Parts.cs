@@ -197,13 +197,13 @@ public sealed partial class FlowJsonDecoder
                 default: r.Skip(); break;
             }
         }
-        if (identity == 0 && pod.Length == 0 && ns.Length == 0) return FlowEndpoint.Empty;
+        if (identity == 0 && pod.Length == 0 && ns.Length == 0 && labels is not { Count: > 0 }) return FlowEndpoint.Empty;
         if (workloads == 0)
         {
             workload = pod.Length == 0 ? "" : _pool.Intern(Workloads.Infer(pod, labels ?? []));
             kind = "";
         }
-        return new FlowEndpoint(identity, ns, pod, workload, kind);
+        return new FlowEndpoint(identity, ns, pod, workload, kind) { Labels = EndpointLabels.Of(labels, _pool) };
     }
 
     private ServiceRef ServiceOf(ref Utf8JsonReader r, ReadOnlySpan<byte> line) => _services.Get(RawObject(ref r, line)).Value;

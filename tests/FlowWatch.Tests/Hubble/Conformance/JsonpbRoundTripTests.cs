@@ -11,7 +11,7 @@ namespace FlowWatch.Tests.Hubble.Conformance;
 /// <summary>
 /// The round trip of a live run: <c>flowwatch watch</c> follows the simulator, <c>flowwatch flows --all -o jsonpb</c>
 /// exports its store, the real <c>hubble observe --input-file</c> reads the export back (byte for byte what it would
-/// write itself) with the same flows the simulator served, and <c>flowwatch replay</c> of the export raises the findings
+/// write itself) with the same flows the simulator served (endpoint labels included), and <c>flowwatch replay</c> of the export raises the findings
 /// the live run raised; <c>replay --serve</c> of it answers flows/findings/health/backends from the CLI.
 /// </summary>
 public sealed class JsonpbRoundTripTests(ITestOutputHelper output) : IDisposable
@@ -85,6 +85,8 @@ public sealed class JsonpbRoundTripTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(f.Source.Namespace, Text(flow.GetProperty("source"), "namespace"));
                 Assert.Equal(f.Destination.Identity, Number(flow.GetProperty("destination"), "identity"));
                 Assert.Equal(f.NodeName, flow.GetProperty("node_name").GetString());
+                Assert.Equal(f.Source.Labels, Labels(flow.GetProperty("source")));
+                Assert.Equal(f.Destination.Labels, Labels(flow.GetProperty("destination")));
             }
 
             // hubble reads every line back and writes each exactly as FlowWatch did; -o json is its alias.
@@ -103,6 +105,8 @@ public sealed class JsonpbRoundTripTests(ITestOutputHelper output) : IDisposable
                 ("protocol=http", "--protocol http"), ("verdict=dropped", "--verdict DROPPED"), ("node=sim-node-1", "--node-name sim-node-1"),
                 ("ip=10.1.0.0/16", "--ip 10.1.0.0/16"), ("from_ip=203.0.113.0/24", "--from-ip 203.0.113.0/24"), ("identity=2", "--identity 2"),
                 ("type=l7", "--type l7"), ("type=drop", "--type drop"), ("type=trace:to-endpoint", "--type trace:to-endpoint"),
+                ("label=k8s:app=frontend", "--label k8s:app=frontend"), ("from_label=app=storefront", "--from-label app=storefront"),
+                ("to_label=k8s:app", "--to-label k8s:app"), ("label=reserved:world", "--label reserved:world"),
             ];
             var unequal = new List<string>();
             foreach (var (query, flags) in filters)
@@ -157,6 +161,9 @@ public sealed class JsonpbRoundTripTests(ITestOutputHelper output) : IDisposable
     private static HashSet<string> Ids(JsonElement findings) => findings.EnumerateArray().Select(f => f.GetProperty("id").GetString()!).ToHashSet();
 
     private static string Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetString()! : "";
+
+    private static List<string> Labels(JsonElement e) =>
+        e.TryGetProperty("labels", out var v) ? v.EnumerateArray().Select(l => l.GetString()!).ToList() : [];
 
     private static uint Number(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetUInt32() : 0;
 

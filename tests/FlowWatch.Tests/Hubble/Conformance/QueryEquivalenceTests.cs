@@ -8,77 +8,61 @@ using Xunit.Abstractions;
 namespace FlowWatch.Tests.Hubble.Conformance;
 
 /// <summary>
-/// FlowWatch's query semantics against Hubble's: for each corpus recording and filter, the number of flows
-/// <c>/api/v1/flows</c> answers after loading the recording into the store equals what
-/// <c>hubble observe --input-file F --all</c> prints for the same filter.
+/// FlowWatch's query semantics against Hubble's: for each corpus recording and filter of <see cref="EquivalenceFilters"/>,
+/// the number of flows <c>/api/v1/flows</c>' query answers after loading the recording into the store equals what
+/// <c>hubble observe --input-file F --all</c> prints for the same filter. Prints the table of counts (filters x recordings).
 /// </summary>
 public sealed class QueryEquivalenceTests(ITestOutputHelper output)
 {
-    /// <summary>(FlowWatch query parameters, the hubble observe flags meaning the same).</summary>
-    public static TheoryData<string, string> Filters => new()
-    {
-        { "namespace=bookinfo", "--namespace bookinfo" },
-        { "namespace=kube-system", "--namespace kube-system" },
-        { "pod=bookinfo/productpage", "--pod bookinfo/productpage" },
-        { "pod=bookinfo/reviews-v", "--pod bookinfo/reviews-v" },
-        { "pod=kube-system/coredns", "--pod kube-system/coredns" },
-        { "from_pod=bookinfo/productpage", "--from-pod bookinfo/productpage" },
-        { "to_pod=bookinfo/details", "--to-pod bookinfo/details" },
-        { "from_namespace=bookinfo", "--from-namespace bookinfo" },
-        { "to_namespace=kube-system", "--to-namespace kube-system" },
-        { "ip=10.244.0.0/16", "--ip 10.244.0.0/16" },
-        { "from_ip=10.244.0.0/24", "--from-ip 10.244.0.0/24" },
-        { "to_ip=10.0.0.0/8", "--to-ip 10.0.0.0/8" },
-        { "port=53", "--port 53" },
-        { "port=9080", "--port 9080" },
-        { "from_port=53", "--from-port 53" },
-        { "to_port=9080", "--to-port 9080" },
-        { "protocol=tcp", "--protocol tcp" },
-        { "protocol=udp", "--protocol udp" },
-        { "protocol=icmp", "--protocol icmp" },
-        { "protocol=dns", "--protocol dns" },
-        { "protocol=http", "--protocol http" },
-        { "verdict=dropped", "--verdict DROPPED" },
-        { "verdict=forwarded", "--verdict FORWARDED" },
-        { "node=kind-control-plane", "--node-name kind-control-plane" },
-        { "namespace=bookinfo&protocol=http&to_port=9080", "--namespace bookinfo --protocol http --to-port 9080" },
-        { "identity=2", "--identity 2" },
-        { "from_identity=1", "--from-identity 1" },
-        { "to_identity=796", "--to-identity 796" },
-        { "type=trace", "--type trace" },
-        { "type=trace:to-stack", "--type trace:to-stack" },
-        { "type=l7", "--type l7" },
-        { "type=policy-verdict", "--type policy-verdict" },
-    };
-
-    [SkippableTheory]
-    [MemberData(nameof(Filters))]
-    public async Task CountPerRecording_EqualsHubbleInputFile(string query, string hubbleFlags)
+    [SkippableFact]
+    public async Task EveryFilterOnEveryRecording_CountsAsHubbleInputFile_AndPrintsTheTable()
     {
         var files = TestPaths.CorpusFiles;
         Skip.If(files.Count == 0, TestPaths.CorpusMissing);
         TestPaths.RequireSharedBin();
-        long total = 0;
-        var lines = new List<string>();
-        foreach (var file in files)
+        var stores = files.ToDictionary(f => f, Load);
+        var mismatches = new List<string>();
+        var rows = new List<IReadOnlyList<string>>();
+        long pairs = 0, flows = 0;
+        foreach (var filter in EquivalenceFilters.All)
         {
-            var expected = (await HubbleCli.RunAsync(["observe", "--input-file", file, "--all", "-o", "jsonpb", .. hubbleFlags.Split(' ')])).Ok().Flows.Count;
-            var got = Answer(file, query);
-            lines.Add($"{Path.GetFileName(file)}: hubble {expected}, flowwatch {got}");
-            Assert.True(expected == got, $"{Path.GetFileName(file)} with {query}: hubble counts {expected}, FlowWatch answers {got}");
-            total += got;
+            var row = new List<string> { filter.ToString() };
+            long total = 0;
+            foreach (var file in files)
+            {
+                var expected = await EquivalenceFilters.HubbleCountAsync(file, filter);
+                var got = Answer(stores[file], filter);
+                pairs++;
+                total += got;
+                row.Add(expected == got ? $"{got}" : $"{got}≠{expected}");
+                if (expected != got) mismatches.Add($"{Path.GetFileName(file)} with {filter}: hubble counts {expected}, FlowWatch answers {got}");
+            }
+            row.Add($"{total}");
+            rows.Add(row);
+            flows += total;
+            if (total == 0) mismatches.Add($"{filter} matched nothing in any recording: the comparison proves nothing");
         }
-        output.WriteLine($"{query}: {total} flows over {files.Count} recordings\n  " + string.Join("\n  ", lines));
-        Assert.True(total > 0, $"{query} matched nothing in any recording: the comparison proves nothing");
+        var header = new List<string> { "filter (FlowWatch = hubble --input-file)" };
+        header.AddRange(files.Select((_, i) => $"f{i + 1}"));
+        header.Add("total");
+        output.WriteLine(EquivalenceFilters.Table(header, rows));
+        output.WriteLine(string.Join("\n", files.Select((f, i) => $"f{i + 1} = {Path.GetFileName(f)} ({stores[f].Count} flows)")));
+        output.WriteLine($"{EquivalenceFilters.All.Count} filters x {files.Count} recordings = {pairs} pairs, {pairs - mismatches.Count} equal; {flows:N0} flows matched in all");
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
 
-    private static int Answer(string file, string query)
+    private static FlowStore Load(string file)
     {
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var store = new FlowStore(new FlowStoreOptions { MaxFlows = 65_536 }, Prometheus.Metrics.WithCustomRegistry(registry));
         foreach (var item in new FlowFileReader(new FlowConverter()).Read(file))
             if (item.Flow is { } flow) store.Add(flow);
-        var parameters = query.Split('&').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        return store;
+    }
+
+    private static int Answer(FlowStore store, EquivalenceFilter filter)
+    {
+        var parameters = filter.Parameters.ToDictionary(p => p.Key, p => p.Value);
         parameters["limit"] = "10000";
         var q = QueryParameters.ParseFlows(n => parameters.GetValueOrDefault(n), parameters.Keys, DateTimeOffset.UtcNow);
         return store.Query(q).Flows.Count;

@@ -18,7 +18,6 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
         var files = TestPaths.CorpusFiles;
         Skip.If(files.Count == 0, TestPaths.CorpusMissing);
         TestPaths.RequireSharedBin();
-        var filters = QueryEquivalenceTests.Filters.Select(row => ((string)row[0], (string)row[1])).ToList();
         var mismatches = new List<string>();
         long compared = 0, matched = 0;
         foreach (var file in files)
@@ -27,17 +26,23 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
             await serve.WaitForLineAsync(l => l.StartsWith("flowwatch replay: serving ", StringComparison.Ordinal) && l.Contains(" flows and "), TimeSpan.FromSeconds(120));
             using var http = new HttpClient { BaseAddress = new Uri(serve.Address), Timeout = TimeSpan.FromSeconds(60) };
             var counts = new List<string>();
-            foreach (var (query, flags) in filters)
+            foreach (var filter in EquivalenceFilters.All)
             {
-                var expected = (await HubbleCli.RunAsync(["observe", "--input-file", file, "--all", "-o", "jsonpb", .. flags.Split(' ')], TimeSpan.FromSeconds(60))).Ok().Flows.Count;
-                var answer = (await http.GetFromJsonAsync<FlowsResponse>($"/api/v1/flows?{query}&limit=10000", ApiJson.Options))!;
-                Assert.False(answer.Truncated, $"{query} on {Path.GetFileName(file)} was truncated");
+                var expected = await EquivalenceFilters.HubbleCountAsync(file, filter);
+                var answer = (await http.GetFromJsonAsync<FlowsResponse>($"/api/v1/flows?{filter.UrlQuery}&limit=10000", ApiJson.Options))!;
+                Assert.False(answer.Truncated, $"{filter} on {Path.GetFileName(file)} was truncated");
                 compared++;
                 matched += answer.Flows.Count;
-                counts.Add($"{query} {expected}");
+                counts.Add($"{filter} {expected}");
                 if (answer.Flows.Count != expected)
-                    mismatches.Add($"{Path.GetFileName(file)} {query}: hubble {expected}, FlowWatch (replay --serve) {answer.Flows.Count}");
+                    mismatches.Add($"{Path.GetFileName(file)} {filter}: hubble {expected}, FlowWatch (replay --serve) {answer.Flows.Count}");
             }
+            // The CLI's flags mean the same: flows --label SELECTOR over the built CLI (the selector with spaces as one argument).
+            var byCli = await Api.CliRun.RunAsync("flows", "--label", "k8s:app in (ratings,details)", "--limit", "10000", "-o", "api", "--server", serve.Address);
+            Assert.True(byCli.ExitCode == 0, byCli.Stderr);
+            var cliCount = System.Text.Json.JsonDocument.Parse(byCli.Stdout).RootElement.GetProperty("flows").GetArrayLength();
+            var cliExpected = await EquivalenceFilters.HubbleCountAsync(file, new EquivalenceFilter("label=k8s:app~in~(ratings,details)", "--label k8s:app~in~(ratings,details)"));
+            if (cliCount != cliExpected) mismatches.Add($"{Path.GetFileName(file)} flows --label 'k8s:app in (ratings,details)': hubble {cliExpected}, FlowWatch CLI {cliCount}");
             // The served store holds the recording: hubble's reading of the export is hubble's reading of the file.
             var original = (await HubbleCli.RunAsync(["observe", "--input-file", file, "--all", "-o", "jsonpb"], TimeSpan.FromSeconds(60))).Ok();
             var export = await Api.CliRun.RunAsync("flows", "--all", "-o", "jsonpb", "--server", serve.Address);
@@ -50,10 +55,22 @@ public sealed class ReplayServeEquivalenceTests(ITestOutputHelper output)
             var exportedUuids = exported.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("flow"))
                 .Where(f => f.TryGetProperty("uuid", out _)).Select(f => f.GetProperty("uuid").GetString()).ToHashSet();
             Assert.True(withUuid.SetEquals(exportedUuids), $"{Path.GetFileName(file)}: {withUuid.Count} uuids in the file, {exportedUuids.Count} exported");
+            if (file == files[0])
+            {
+                // One server given by name exports the same lines; two are refused, with nothing written.
+                var named = await Api.CliRun.RunAsync("flows", "--all", "-o", "jsonpb", "--server", $"rec={serve.Address}");
+                Assert.True(named.ExitCode == 0, named.Stderr);
+                Assert.Equal(export.Stdout, named.Stdout);
+                var two = await Api.CliRun.RunAsync("flows", "--all", "-o", "jsonpb", "--server", $"a={serve.Address}", "--server", $"b={serve.Address}");
+                Assert.Equal(1, two.ExitCode);
+                Assert.Equal("", two.Stdout);
+                Assert.Contains("exports one server's flows", two.Stderr);
+            }
             output.WriteLine($"{Path.GetFileName(file)} ({exported.Length} flows): {string.Join("; ", counts)}");
             Assert.Equal(0, await serve.TerminateAsync(TimeSpan.FromSeconds(30)));
         }
-        output.WriteLine($"{compared} (recording, filter) pairs compared, {matched:N0} flows matched in all");
+        output.WriteLine($"{compared} (recording, filter) pairs compared ({EquivalenceFilters.All.Count} filters x {files.Count} recordings), " +
+            $"{compared - mismatches.Count} equal, {matched:N0} flows matched in all");
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
         Assert.True(matched > 0, "no filter matched any flow: the comparison proves nothing");
     }
