@@ -68,8 +68,11 @@ public static class Contenders
 
     private sealed class Full : IContender
     {
-        private readonly FlowWireDecoder _decoder = new();
         private readonly FlowWatchRuntime _runtime = new(new RuntimeOptions(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        private readonly FlowWireDecoder _decoder;
+
+        // Records rented from the runtime's pool and returned by its pipeline, as the Hubble client's decoder does.
+        public Full() => _decoder = new FlowWireDecoder { Records = _runtime.Records };
 
         public void Handle(byte[] message, long sequence, long shift)
         {
@@ -82,7 +85,7 @@ public static class Contenders
 
     private sealed class Partial : IContender
     {
-        private readonly FlowWireDecoder _decoder = new();
+        private readonly FlowWireDecoder _decoder;
         private readonly FlowPipeline _pipeline;
 
         public Partial(Func<IReadOnlyList<IDetector>, IReadOnlyList<IDetector>> pick, bool store)
@@ -91,6 +94,7 @@ public static class Contenders
             var all = DetectorSet.Create(DetectorSettings.Default);
             IFlowSink[] sinks = store ? [new FlowStore(FlowStoreOptions.Default, factory)] : [];
             _pipeline = new FlowPipeline(pick(all), factory, sinks);
+            _decoder = new FlowWireDecoder { Records = _pipeline.ReturnsRecords ? new FlowRecordPool() : null };
         }
 
         public void Handle(byte[] message, long sequence, long shift)

@@ -43,6 +43,9 @@ public sealed class ClusterAttribution : IFlowSink
     /// <summary>Cilium's cluster names as the flows carry them; the most common one is the watched cluster.</summary>
     public LocalClusterVote Vote { get; } = new();
 
+    /// <summary>Only the endpoints' interned names are remembered, never the record, so the pipeline may reuse it.</summary>
+    public bool KeepsRecords => false;
+
     public void Add(FlowRecord flow)
     {
         var (src, dst) = (flow.Source.Cluster, flow.Destination.Cluster);

@@ -35,4 +35,10 @@ public interface IDetector : IDisposable
     string Name { get; }
 
     IObservable<Finding> Attach(DetectorContext context);
+
+    /// <summary>True when the detector may hold a flow record (not just values read from it) after its observer returns,
+    /// or hands the flows to an operator that does (Buffer, Delay, ObserveOn).</summary>
+    /// <remarks>The safe default, as <see cref="Pipeline.IFlowSink.KeepsRecords"/>: while any detector says so, the
+    /// pipeline returns no record to its pool.</remarks>
+    bool KeepsRecords => true;
 }

@@ -13,6 +13,9 @@ public sealed class RestoredFindings(IReadOnlyList<Finding> restored, Func<Findi
 {
     public string Name => "restored";
 
+    /// <summary>Reads each flow in its observer and keeps only values (interned names, numbers), never the record.</summary>
+    public bool KeepsRecords => false;
+
     public IObservable<Finding> Attach(DetectorContext context) =>
         restored.ToObservable()
             .SelectMany(f => Observable.Timer(quietPeriod(f.Kind), context.Scheduler).Select(_ => f))

@@ -30,12 +30,21 @@ public sealed class FlowWireDecoder
         // Sized for a large cluster: 100,000 pods' endpoints (with churn) and their names fit without thrashing.
         _endpoints = new Utf8Interner<FlowEndpoint>(DecodeEndpoint, 1 << 18);
         _services = new Utf8Interner<ServiceBox>(b => new ServiceBox(DecodeService(b)), 1 << 15);
+        _dns = new Utf8Interner<DnsRecord>(ReadDns, 1 << 14);
+        _http = new Utf8Interner<HttpRecord>(ReadHttp, 1 << 14);
     }
+
+    private readonly Utf8Interner<DnsRecord> _dns;
+    private readonly Utf8Interner<HttpRecord> _http;
 
     private sealed record ServiceBox(ServiceRef Value);
 
     /// <summary>Stamped on every record decoded (<see cref="FlowRecord.Origin"/>): the source this decoder reads for.</summary>
     public string Origin { get; init; } = "";
+
+    /// <summary>Where decoded records are rented from; each is a new object when null. Whoever takes the records from
+    /// this decoder must then hand each to a pipeline that returns it, or hold it for good (see <see cref="FlowRecord"/>).</summary>
+    public FlowRecordPool? Records { get; init; }
 
     /// <summary>Decodes one message; throws <see cref="FormatException"/> when the bytes are not a valid message.</summary>
     public DecodedResponse Decode(ReadOnlySpan<byte> message, string? fallbackNode = null, long timeShiftNanos = 0)
@@ -89,7 +98,7 @@ public sealed class FlowWireDecoder
         L4 l4 = default;
         FlowEndpoint source = FlowEndpoint.Empty, destination = FlowEndpoint.Empty;
         ServiceRef sourceService = default, destinationService = default;
-        L7Record? l7 = null;
+        L7Parts l7 = default;
         while (!r.End)
         {
             var (field, wt) = r.ReadTag();
@@ -123,11 +132,12 @@ public sealed class FlowWireDecoder
             }
         }
         if (dropReasonDesc == 0 && verdict == (int)Verdict.Dropped) dropReasonDesc = dropReason;
-        return new FlowRecord
+        var record = Records?.Rent() ?? new FlowRecord();
+        record.Data = new FlowData
         {
             Origin = Origin,
             TimeNanos = seconds * 1_000_000_000L + nanos + timeShiftNanos,
-            Uuid = uuid,
+            UuidText = uuid.Length == 0 ? null : uuid,
             UuidBits = uuidBits,
             NodeName = node.Length != 0 ? node : fallbackNode is null ? "" : StringPool.Shared.Intern(fallbackNode),
             Verdict = (Verdict)verdict,
@@ -150,8 +160,9 @@ public sealed class FlowWireDecoder
             Reply = isReply == 1 ? ReplyState.Reply : isReply == 0 ? ReplyState.Request : reply ? ReplyState.Reply : ReplyState.Unknown,
             Direction = (TrafficDirection)direction,
             ObservationPoint = (ObservationPoint)point,
-            L7 = l7,
+            L7 = l7.Present ? Fill(record.L7ToFill(), l7) : null,
         };
+        return record;
     }
 
     private readonly record struct L4(L4Protocol Protocol, ushort SourcePort, ushort DestinationPort, TcpFlags Flags, byte IcmpType, byte IcmpCode);
@@ -170,19 +181,26 @@ public sealed class FlowWireDecoder
         return (s, n);
     }
 
-    private static (IpAddr, IpAddr) ReadIp(ReadOnlySpan<byte> data)
+    private (IpAddr, IpAddr) ReadIp(ReadOnlySpan<byte> data)
     {
         var r = new WireReader(data);
         IpAddr s = default, d = default;
         while (!r.End)
         {
             var (f, w) = r.ReadTag();
-            if (f == 1 && w == 2) s = ParseIp(r.ReadBytes());
-            else if (f == 2 && w == 2) d = ParseIp(r.ReadBytes());
+            if (f == 1 && w == 2) s = Ip(r.ReadBytes());
+            else if (f == 2 && w == 2) d = Ip(r.ReadBytes());
             else r.Skip(w);
         }
         return (s, d);
     }
+
+    // IPv6 text goes through IPAddress, which allocates; interned by its bytes, a recurring address costs a hash instead.
+    private IpAddr Ip(ReadOnlySpan<byte> text) => text.IndexOf((byte)':') < 0 ? ParseIp(text) : _ipv6.Get(text).Value;
+
+    private sealed record IpBox(IpAddr Value);
+
+    private readonly Utf8Interner<IpBox> _ipv6 = new(b => new IpBox(ParseIp(b)), 1 << 12);
 
     /// <summary>Dotted quads parsed from the bytes by hand; IPv6 through IPAddress.</summary>
     internal static IpAddr ParseIp(ReadOnlySpan<byte> text)
@@ -341,7 +359,16 @@ public sealed class FlowWireDecoder
         return name.Length == 0 ? default : new ServiceRef(ns, name);
     }
 
-    private L7Record ReadL7(ReadOnlySpan<byte> data)
+    /// <summary>A flow's L7 part as read, before it goes into the record's (possibly reused) <see cref="L7Record"/>.</summary>
+    private readonly record struct L7Parts(bool Present, L7Kind Kind, long LatencyNanos, DnsRecord? Dns, HttpRecord? Http);
+
+    private static L7Record Fill(L7Record l7, L7Parts parts)
+    {
+        l7.Set(parts.Kind, parts.LatencyNanos, parts.Dns, parts.Http);
+        return l7;
+    }
+
+    private L7Parts ReadL7(ReadOnlySpan<byte> data)
     {
         var r = new WireReader(data);
         int type = 0; ulong latency = 0;
@@ -353,13 +380,14 @@ public sealed class FlowWireDecoder
             {
                 case 1 when w == 0: type = (int)r.ReadVarint(); break;
                 case 2 when w == 0: latency = r.ReadVarint(); break;
-                case 100 when w == 2: dns = ReadDns(r.ReadBytes()); http = null; break;
-                case 101 when w == 2: http = ReadHttp(r.ReadBytes()); dns = null; break;
+                // Interned by their bytes: records are immutable, and the same lookup or request recurs on many flows.
+                case 100 when w == 2: dns = _dns.Get(r.ReadBytes()); http = null; break;
+                case 101 when w == 2: http = _http.Get(r.ReadBytes()); dns = null; break;
                 case 102 when w == 2: r.ReadBytes(); dns = null; http = null; break;
                 default: r.Skip(w); break;
             }
         }
-        return new L7Record { Kind = (L7Kind)type, LatencyNanos = (long)latency, Dns = dns, Http = http };
+        return new L7Parts(true, (L7Kind)type, (long)latency, dns, http);
     }
 
     private DnsRecord ReadDns(ReadOnlySpan<byte> data)

@@ -90,6 +90,7 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Pipeline = new FlowPipeline(running, MetricFactory, Sinks, options.EventTime) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
         Pipeline.Book.Cluster = options.Cluster;
         Pipeline.Book.Attribute = Attribution.Of;
+        if (Pipeline.ReturnsRecords) Records = new Flows.FlowRecordPool();
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);
@@ -112,6 +113,10 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
     public FlowStore Store { get; }
     public List<IFlowSink> Sinks { get; } = [];
     public FlowPipeline Pipeline { get; }
+
+    /// <summary>Records for the sources' decoders to rent, which the pipeline returns after processing; null when some
+    /// sink or detector keeps records (<see cref="FlowPipeline.ReturnsRecords"/>), so that every record is then a new one.</summary>
+    public Flows.FlowRecordPool? Records { get; }
     public FlowIntake Intake { get; }
     /// <summary>Reads and writes the checkpoint; null unless <see cref="RuntimeOptions.CheckpointPath"/> is set.</summary>
     public CheckpointKeeper? Checkpoints { get; }

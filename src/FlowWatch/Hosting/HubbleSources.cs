@@ -34,7 +34,7 @@ public sealed class HubbleSources
         Action<FlowRecord> sink = enrich is null ? f => intake.Write(f) : f => intake.Write(enrich(f));
         var logger = logs?.CreateLogger("flowwatch.hubble");
         Sources = specs.Select(s => new HubbleStreamSource(s.Target, sink, runtime.Pipeline.Metrics,
-            s.Options with { ResumeMemory = Math.Max(1, s.Options.ResumeMemory / specs.Count) }, s.Name, logger)).ToList();
+            s.Options with { ResumeMemory = Math.Max(1, s.Options.ResumeMemory / specs.Count) }, s.Name, logger, runtime.Records)).ToList();
     }
 
     public IReadOnlyList<HubbleStreamSource> Sources { get; }

@@ -53,6 +53,9 @@ public sealed class IngestHealth : IFlowSink
     public double LagSeconds { get; private set; } = double.NaN;
     public double LostPerSecond { get; private set; }
 
+    /// <summary>Keeps the newest time only.</summary>
+    public bool KeepsRecords => false;
+
     public void Add(FlowRecord flow)
     {
         if (flow.TimeNanos <= _newestNanos) return;

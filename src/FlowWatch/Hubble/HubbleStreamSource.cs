@@ -50,11 +50,12 @@ public sealed partial class HubbleStreamSource
     /// <exception cref="ArgumentException">An option is invalid (for example a key file that does not exist).</exception>
     /// <param name="name">The source's name (<c>--hubble NAME=TARGET</c>); null for a plain <c>--hubble TARGET</c>.</param>
     public HubbleStreamSource(string target, Action<FlowRecord> sink, PipelineMetrics metrics, HubbleClientOptions? options = null,
-        string? name = null, ILogger? logger = null)
+        string? name = null, ILogger? logger = null, FlowRecordPool? records = null)
     {
         _log = logger ?? NullLogger.Instance;
         Name = name;
-        _decoder = new FlowWireDecoder { Origin = name ?? target };
+        // With a pool, the sink's pipeline must return each record (FlowWatchRuntime.Records is null when it would not).
+        _decoder = new FlowWireDecoder { Origin = name ?? target, Records = records };
         Options = options ?? new HubbleClientOptions();
         Options.Validate();
         _target = HubbleTarget.Parse(target);

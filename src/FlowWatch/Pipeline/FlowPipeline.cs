@@ -55,7 +55,13 @@ public sealed class FlowPipeline : IDisposable
         Metrics = new PipelineMetrics(metrics);
         Book = new FindingBook(metrics);
         _reorder = new ReorderBuffer(_time.AllowedLateness, _time.ReorderCapacity, Deliver);
+        ReturnsRecords = _sinks.All(s => !s.KeepsRecords) && _detectors.All(d => !d.KeepsRecords);
     }
+
+    /// <summary>Whether a pooled record goes back to its <see cref="FlowRecordPool"/> once the last sink and detector has seen
+    /// it: only when every one of them declared that it keeps no record (<see cref="IFlowSink.KeepsRecords"/>,
+    /// <see cref="IDetector.KeepsRecords"/>). A caller of <see cref="Process"/> must then not touch the record after the call.</summary>
+    public bool ReturnsRecords { get; }
 
     /// <summary>The stage that puts lagging nodes' flows back in order before the detectors.</summary>
     public ReorderBuffer Reorder => _reorder;
@@ -139,6 +145,8 @@ public sealed class FlowPipeline : IDisposable
         Metrics.CountFlow(flow.Verdict);
         foreach (var sink in _sinks) sink.Add(flow);
         _flows.OnNext(flow);
+        // Nothing downstream holds the record now: the reorder stage has let it go and every reader has returned.
+        if (ReturnsRecords) FlowRecordPool.Release(flow);
     }
 
     /// <summary>A flow whose time cannot be believed: stored and counted, but it neither moves event time nor reaches a detector.</summary>
@@ -147,6 +155,7 @@ public sealed class FlowPipeline : IDisposable
         Stats.CountBadTime(flow, reason);
         Metrics.CountBadTime(reason);
         foreach (var sink in _sinks) sink.Add(flow);
+        if (ReturnsRecords) FlowRecordPool.Release(flow);
     }
 
     /// <summary>Counts (and stores) a flow a reader judged badly stamped before it reached the pipeline.</summary>

@@ -22,9 +22,29 @@ public sealed class ResumeTracker : IFlowSink
     private sealed class Point
     {
         public readonly Lock Gate = new();
-        public readonly List<string> Ids = [];
+        // Canonical ids stay 16 bytes and are formatted only for a snapshot: formatting each flow's would cost a string per flow.
+        public readonly List<Uuid128> Ids = [];
+        public readonly List<string> TextIds = [];
         public long Newest;
+        public int Count => Ids.Count + TextIds.Count;
+
+        public void Clear()
+        {
+            Ids.Clear();
+            TextIds.Clear();
+        }
+
+        public string[] Snapshot()
+        {
+            var all = new string[Count];
+            for (var i = 0; i < Ids.Count; i++) all[i] = Ids[i].ToString();
+            TextIds.CopyTo(all, Ids.Count);
+            return all;
+        }
     }
+
+    /// <summary>Keeps times and ids, never the record.</summary>
+    public bool KeepsRecords => false;
 
     public void Add(FlowRecord flow)
     {
@@ -34,8 +54,12 @@ public sealed class ResumeTracker : IFlowSink
         if (t < Volatile.Read(ref point.Newest)) return;
         lock (point.Gate)
         {
-            if (t > point.Newest) { point.Newest = t; point.Ids.Clear(); }
-            if (flow.Uuid.Length > 0 && point.Ids.Count < MaxIds) point.Ids.Add(flow.Uuid);
+            if (t > point.Newest) { point.Newest = t; point.Clear(); }
+            if (flow.HasUuid && point.Count < MaxIds)
+            {
+                if (flow.CanonicalUuid is { Present: true } bits) point.Ids.Add(bits);
+                else point.TextIds.Add(flow.Uuid);
+            }
         }
     }
 
@@ -62,7 +86,7 @@ public sealed class ResumeTracker : IFlowSink
     public (long NewestNanos, IReadOnlyList<string> Ids) Snapshot(string origin)
     {
         if (!_points.TryGetValue(origin, out var point)) return (0, []);
-        lock (point.Gate) return (point.Newest, point.Ids.ToArray());
+        lock (point.Gate) return (point.Newest, point.Snapshot());
     }
 
     /// <summary>The origins seen so far.</summary>

@@ -38,8 +38,11 @@ internal sealed class EndpointTable
     private readonly Dictionary<EndpointReference, int> _byReference = new();
     private readonly EndpointEntry[]?[] _chunks;
     private int _count;
-    private FlowEndpoint? _lastEndpoint;
-    private int _lastId;
+    // Direct-mapped by object identity: the decoders hand out one FlowEndpoint object per distinct endpoint, so nearly every
+    // flow is answered here with one hash of the reference, before the dictionary that hashes five fields.
+    private const int CacheSize = 1 << 12;
+    private readonly FlowEndpoint?[] _cachedEndpoints = new FlowEndpoint?[CacheSize];
+    private readonly int[] _cachedIds = new int[CacheSize];
 
     public EndpointTable(StringTable strings, LabelSetTable labels, int capacity)
     {
@@ -59,10 +62,10 @@ internal sealed class EndpointTable
     /// <summary>Writer only.</summary>
     public int Intern(FlowEndpoint endpoint)
     {
-        // Converters often hand the same endpoint object to consecutive flows of one conversation.
-        if (ReferenceEquals(endpoint, _lastEndpoint)) return _lastId;
+        var slot = RuntimeHelpers.GetHashCode(endpoint) & (CacheSize - 1);
+        if (ReferenceEquals(_cachedEndpoints[slot], endpoint)) return _cachedIds[slot];
         var reference = new EndpointReference(endpoint);
-        if (_byReference.TryGetValue(reference, out var known)) { _lastEndpoint = endpoint; _lastId = known; return known; }
+        if (_byReference.TryGetValue(reference, out var known)) { Cache(slot, endpoint, known); return known; }
         var entry = new EndpointEntry(endpoint.Identity, _strings.Intern(endpoint.Namespace), _strings.Intern(endpoint.Pod),
             _strings.Intern(endpoint.Workload), _strings.Intern(endpoint.WorkloadKind), _labels.Intern(endpoint.Labels));
         if (!_ids.TryGetValue(entry, out var id))
@@ -72,9 +75,15 @@ internal sealed class EndpointTable
         }
         if (_byReference.Count >= _capacity) _byReference.Clear();   // bounded, as the string table's
         _byReference[reference] = id;
-        _lastEndpoint = endpoint;
-        _lastId = id;
+        Cache(slot, endpoint, id);
         return id;
+    }
+
+    // Ids never change once given (the table only appends), so a cached id stays right for as long as it is cached.
+    private void Cache(int slot, FlowEndpoint endpoint, int id)
+    {
+        _cachedEndpoints[slot] = endpoint;
+        _cachedIds[slot] = id;
     }
 
     private int Append(EndpointEntry entry)

@@ -64,6 +64,9 @@ public sealed class FlowStore : IFlowSink
     /// <summary>Distinct endpoint label sets held (each endpoint entry refers to one by id).</summary>
     public int LabelSets => _labelSets.Count - 2;
 
+    /// <summary>Copies each flow into a compact entry; keeps no record.</summary>
+    public bool KeepsRecords => false;
+
     /// <summary>Keeps one flow. Called by one thread only (the pipeline's); never blocks.</summary>
     public void Add(FlowRecord flow)
     {
@@ -140,12 +143,24 @@ public sealed class FlowStore : IFlowSink
     private int Service(ServiceRef service)
     {
         if (service.IsEmpty) return StringTable.Empty;
-        if (_services.TryGetValue((service.Namespace, service.Name), out var id)) return id;
-        id = _strings.Intern(service.ToString());
-        if (_services.Count >= _capacity) _services.Clear();
-        if (id != StringTable.Overflow) _services[(service.Namespace, service.Name)] = id;
+        var slot = (System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(service.Name) * 31 +
+            System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(service.Namespace)) & (ServiceCacheSize - 1);
+        ref var cached = ref _serviceCache[slot];
+        if (ReferenceEquals(cached.Name, service.Name) && ReferenceEquals(cached.Namespace, service.Namespace)) return cached.Id;
+        if (!_services.TryGetValue((service.Namespace, service.Name), out var id))
+        {
+            id = _strings.Intern(service.ToString());
+            if (_services.Count >= _capacity) _services.Clear();
+            if (id == StringTable.Overflow) return id;
+            _services[(service.Namespace, service.Name)] = id;
+        }
+        cached = (service.Namespace, service.Name, id);
         return id;
     }
+
+    // Direct-mapped by the names' identity (they come pooled), before the dictionary: a flow names up to two services.
+    private const int ServiceCacheSize = 1 << 10;
+    private readonly (string? Namespace, string? Name, int Id)[] _serviceCache = new (string?, string?, int)[ServiceCacheSize];
 
     /// <summary>Service names come pooled: compare the string objects, not their characters.</summary>
     private sealed class ServiceReferenceComparer : IEqualityComparer<(string?, string?)>
@@ -159,14 +174,8 @@ public sealed class FlowStore : IFlowSink
     private void Index(FlowBlock block, ref CompactFlow e)
     {
         block.NoteTime(e.TimeNanos);
-        var src = _endpoints[e.SourceEndpoint];
-        var dst = _endpoints[e.DestinationEndpoint];
-        block.AddKey(BlockKeys.Namespace(src.Namespace));
-        block.AddKey(BlockKeys.Pod(src.Pod));
-        block.AddKey(BlockKeys.Workload(src.Workload));
-        block.AddKey(BlockKeys.Namespace(dst.Namespace));
-        block.AddKey(BlockKeys.Pod(dst.Pod));
-        block.AddKey(BlockKeys.Workload(dst.Workload));
+        IndexEndpoint(block, e.SourceEndpoint);
+        IndexEndpoint(block, e.DestinationEndpoint);
         block.AddKey(BlockKeys.Node(e.Node));
         block.AddKey(BlockKeys.Verdict((int)e.Verdict));
         block.AddKey(BlockKeys.Reason(e.DropReason));
@@ -174,6 +183,32 @@ public sealed class FlowStore : IFlowSink
         block.AddKey(BlockKeys.Port(e.DestinationPort));
         block.AddKey(BlockKeys.Ip(e.SourceIp));
         block.AddKey(BlockKeys.Ip(e.DestinationIp));
+    }
+
+    /// <summary>An endpoint's namespace, pod and workload keys, unless this block already has them.</summary>
+    /// <remarks>A block's 4,096 flows name far fewer endpoints; a direct-mapped memory of the endpoints indexed into the
+    /// block being written skips the three keys (and the table read) for most flows. A slot says which block it is for, so
+    /// starting a block needs no clearing.</remarks>
+    private void IndexEndpoint(FlowBlock block, int endpoint)
+    {
+        ref var seen = ref _indexedEndpoints[endpoint & (IndexedCacheSize - 1)];
+        if (seen.Endpoint == endpoint && seen.BlockStart == block.StartSeq) return;
+        seen = (block.StartSeq, endpoint);
+        var en = _endpoints[endpoint];
+        block.AddKey(BlockKeys.Namespace(en.Namespace));
+        block.AddKey(BlockKeys.Pod(en.Pod));
+        block.AddKey(BlockKeys.Workload(en.Workload));
+    }
+
+    private const int IndexedCacheSize = 1 << 12;
+    private readonly (long BlockStart, int Endpoint)[] _indexedEndpoints = InitIndexed();
+
+    // No block starts at -1, so no slot claims an endpoint before it was indexed.
+    private static (long, int)[] InitIndexed()
+    {
+        var slots = new (long, int)[IndexedCacheSize];
+        Array.Fill(slots, (-1L, 0));
+        return slots;
     }
 
     /// <summary>Whether any stored flow has this pod on either side.</summary>

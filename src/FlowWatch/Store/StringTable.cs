@@ -19,6 +19,11 @@ internal sealed class StringTable
     // Names arrive interned by the converter, so most lookups are hits on the same string object:
     // hashing the reference is far cheaper than hashing the characters.
     private readonly Dictionary<string, int> _byReference = new(ReferenceEqualityComparer.Instance);
+    // Direct-mapped by object identity, before the dictionary: most names come pooled, and a node or namespace name is
+    // looked up on nearly every flow.
+    private const int CacheSize = 1 << 10;
+    private readonly string?[] _cachedStrings = new string?[CacheSize];
+    private readonly int[] _cachedIds = new int[CacheSize];
     private readonly string[]?[] _chunks;
     private readonly int _capacity;
     private int _count;
@@ -41,7 +46,9 @@ internal sealed class StringTable
     public int Intern(string? value)
     {
         if (string.IsNullOrEmpty(value)) return Empty;
-        if (_byReference.TryGetValue(value, out var id)) return id;
+        var slot = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(value) & (CacheSize - 1);
+        if (ReferenceEquals(_cachedStrings[slot], value)) return _cachedIds[slot];
+        if (_byReference.TryGetValue(value, out var id)) { Cache(slot, value, id); return id; }
         if (!_ids.TryGetValue(value, out id))
         {
             if (_count >= _capacity) { Overflowed++; OnOverflow?.Invoke(); return Overflow; }
@@ -50,7 +57,15 @@ internal sealed class StringTable
         // Bounded: strings that are not pooled upstream would otherwise grow it without end.
         if (_byReference.Count >= _capacity) _byReference.Clear();
         _byReference[value] = id;
+        Cache(slot, value, id);
         return id;
+    }
+
+    // Ids never change once given (the table only appends), so a cached id stays right for as long as it is cached.
+    private void Cache(int slot, string value, int id)
+    {
+        _cachedStrings[slot] = value;
+        _cachedIds[slot] = id;
     }
 
     private int Append(string value)

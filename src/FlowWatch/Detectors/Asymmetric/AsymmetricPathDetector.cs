@@ -34,6 +34,9 @@ public sealed class AsymmetricPathDetector : IDetector, IPodInsight
 
     public string Name => "asymmetric-path";
 
+    /// <summary>Reads each flow in its observer and keeps only values (interned names, numbers), never the record.</summary>
+    public bool KeepsRecords => false;
+
     public string Section => "handshakes";
 
     public HandshakeClassifier Classifier => _classifier.Classifier;

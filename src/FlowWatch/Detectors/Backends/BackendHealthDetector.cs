@@ -42,6 +42,9 @@ public sealed class BackendHealthDetector : IDetector, IBackendInsight, IPodInsi
 
     public string Name => "backend-health";
 
+    /// <summary>Reads each flow in its observer and keeps only values (interned names, numbers), never the record.</summary>
+    public bool KeepsRecords => false;
+
     public string Section => "backends";
 
     public HandshakeClassifier Classifier => _classifier.Classifier;

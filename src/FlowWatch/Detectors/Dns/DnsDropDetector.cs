@@ -48,6 +48,9 @@ public sealed class DnsDropDetector : IDetector, IPodInsight
 
     public string Name => "dns";
 
+    /// <summary>Reads each flow in its observer and keeps only values (interned names, numbers), never the record.</summary>
+    public bool KeepsRecords => false;
+
     public string Section => "dns";
 
     public DnsDropOptions Options => _options;

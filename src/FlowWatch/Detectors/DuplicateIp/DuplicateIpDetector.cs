@@ -47,6 +47,9 @@ public sealed class DuplicateIpDetector : IDetector, IPodInsight
 
     public string Name => "duplicate-ip";
 
+    /// <summary>Reads each flow in its observer and keeps only values (interned names, numbers), never the record.</summary>
+    public bool KeepsRecords => false;
+
     public string Section => "duplicate_ip";
 
     public DuplicateIpOptions Options => _options;

@@ -53,6 +53,9 @@ public sealed class NodeConnectivityDetector : IDetector
 
     public string Name => "node-connectivity";
 
+    /// <summary>Reads each flow in its observer and keeps only values (interned names, numbers), never the record.</summary>
+    public bool KeepsRecords => false;
+
     /// <summary>Nodes tracked now.</summary>
     public int NodeCount => _nodes.Count;
 
