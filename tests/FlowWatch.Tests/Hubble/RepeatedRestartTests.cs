@@ -44,7 +44,16 @@ public sealed class RepeatedRestartTests(ITestOutputHelper output)
         var entries = new List<FlowRing.Entry>();
         for (var cursor = ring.Oldest; cursor < ring.Next;) (_, cursor) = ring.Read(cursor, entries, 4096);
         var flows = entries.Where(e => e.Message.Flow is not null).Select(e => e.Message.Flow.Uuid).ToList();
-        await client.Until(() => client.Counts.ContainsKey(flows[^1]), "the last buffered flow");
+        try { await client.Until(() => client.Counts.ContainsKey(flows[^1]), "the last buffered flow"); }
+        catch
+        {
+            var got = client.Flows.Select(f => f.Uuid).ToHashSet();
+            var missing = entries.Where(e => e.Message.Flow is not null && !got.Contains(e.Message.Flow.Uuid)).ToList();
+            output.WriteLine($"DEBUG ring {flows.Count} received {got.Count} dups {client.Source.DuplicatesSkipped} missing {missing.Count}; newest received {client.Flows.Max(f => f.TimeNanos)}");
+            foreach (var m in missing.Take(20)) output.WriteLine($"DEBUG missing seq {m.Seq} t {m.TimeNanos} node {m.Message.NodeName}");
+            foreach (var m in missing.TakeLast(5)) output.WriteLine($"DEBUG missing seq {m.Seq} t {m.TimeNanos} node {m.Message.NodeName}");
+            throw;
+        }
         await server.StopAsync();
 
         var firstReceived = client.Flows.First().Uuid;
