@@ -8,7 +8,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] is "--kube-sync" or "--kube-api-serve") return FlowWatch.Benchmarks.Kubernetes.KubeSyncBench.Run(args);
 var options = BenchOptions.Parse(args);
 if (options is null) return 1;
-Console.WriteLine($"# {Environment.ProcessorCount} cores, load average {Machine.LoadAverage()}, {DateTime.UtcNow:u}");
+Console.WriteLine($"# {Environment.ProcessorCount} cores, load average {Machine.LoadAverage()}, {DateTime.UtcNow:u}, {Machine.GcMode()}");
 if (options.Store)
 {
     StoreBench.Run(options.StoreFlows, options.Repeats);
@@ -18,6 +18,12 @@ if (options.Store)
 if (options.Scale)
 {
     ScaleBench.Run(options);
+    return 0;
+}
+if (options.GrpcOnly)
+{
+    GrpcBench.Run(Inputs.Simulator(), options.GrpcFlows, options.Repeats);
+    Console.WriteLine($"# load average at the end {Machine.LoadAverage()}");
     return 0;
 }
 GeneratorBench.Run(options.Repeats);
@@ -38,6 +44,9 @@ foreach (var input in inputs)
     Measure.Run($"{input.Name}.wire_decoder_only", options, input, Contenders.WireDecoderOnly);
     var full = Measure.Run($"{input.Name}.flowwatch_full_pipeline", options, input, Contenders.FullPipeline, steady);
     Console.WriteLine($"{input.Name}.ratio_full_pipeline_to_baseline: {full.FlowsPerSecond / baseline.FlowsPerSecond:F2}");
+    Targets.Record($"{input.Name}.ratio_full_pipeline_to_baseline", full.FlowsPerSecond / baseline.FlowsPerSecond);
+    Targets.Record($"{input.Name}.flowwatch_full_pipeline.flows_per_second", full.FlowsPerSecond);
+    Targets.Record($"{input.Name}.flowwatch_full_pipeline.allocated_bytes_per_flow", full.AllocatedBytesPerFlow);
     Console.WriteLine($"{input.Name}.ratio_full_pipeline_to_baseline_per_cpu_second: {full.FlowsPerCpuSecond / baseline.FlowsPerCpuSecond:F2}");
     Console.WriteLine($"{input.Name}.ratio_full_pipeline_to_baseline_range: {full.MinFlowsPerSecond / baseline.FlowsPerSecond:F2}..{full.FlowsPerSecond / baseline.MinFlowsPerSecond:F2}");
     if (options.Stages)
@@ -50,5 +59,7 @@ filled = default;
 GC.Collect();
 if (options.Grpc) GrpcBench.Run(inputs[0], options.GrpcFlows, options.Repeats);
 Console.WriteLine($"peak_working_set_mb: {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}");
+if (options.ScaleInFullRun) ScaleBench.RunChild(options.ScaleSecondsGiven ?? 40);
+Targets.Print();
 Console.WriteLine($"# load average at the end {Machine.LoadAverage()}");
 return 0;

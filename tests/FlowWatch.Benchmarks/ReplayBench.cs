@@ -60,6 +60,7 @@ public static class ReplayBench
             if (results.TryGetValue("hubble_observe", out var h))
             {
                 Console.WriteLine($"replay.{input.Name}.ratio_replay_to_hubble_observe: {results["flowwatch_replay"].Max() / h.Max():F2}");
+                Targets.Record($"replay.{input.Name}.ratio_replay_to_hubble_observe", results["flowwatch_replay"].Max() / h.Max());
                 Console.WriteLine($"replay.{input.Name}.ratio_reader_to_hubble_observe: {results["flowwatch_reader"].Max() / h.Max():F2}");
                 // Per round: the two back to back, so a burst of load elsewhere hits both.
                 var perRound = results["flowwatch_replay"].Zip(h, (f, x) => f / x).ToList();

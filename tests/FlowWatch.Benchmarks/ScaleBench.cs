@@ -40,6 +40,8 @@ public static class ScaleBench
         var dropWorkload = "";
         ScaleCluster.Pod? original = null, impostor = null;
         var timing = new Stopwatch();
+        var timedPause = TimeSpan.Zero;
+        var ledger = new GcLedger();
         var process = Process.GetCurrentProcess();
         var cpuTimed = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
@@ -55,9 +57,9 @@ public static class ScaleBench
         });
         var batch = new List<(long Time, byte[] Bytes)>(4096);
         var scratch = new List<byte[]>(8);
-        var samples = new List<(double EventSeconds, long Flows, double HeapMb, double WorkingSetMb)>();
+        var samples = new List<(double EventSeconds, long Flows, double HeapMb, double WorkingSetMb, int Reordering, long Forced)>();
         var rng = new Random(11);
-        long flows = 0, nextSample = start + 5_000_000_000L;
+        long flows = 0, nextSample = start + 2_000_000_000L;
         var flowsPerStep = rate * StepNanos / 1e9;
         var churnDue = 0.0;
         long nextDrop = dnsOnset, nextDup = dupOnset;
@@ -95,6 +97,8 @@ public static class ScaleBench
 
             process.Refresh();
             var cpuBefore = process.TotalProcessorTime;
+            ledger.Observe();
+            var pauseBefore = GC.GetTotalPauseDuration();
             timing.Start();
             foreach (var (time, bytes) in batch)
             {
@@ -104,27 +108,39 @@ public static class ScaleBench
                 if (flow is not null) pipeline.Process(flow);
             }
             timing.Stop();
+            timedPause += GC.GetTotalPauseDuration() - pauseBefore;
+            ledger.Observe();
             process.Refresh();
             cpuTimed += process.TotalProcessorTime - cpuBefore;
             flows += batch.Count;
             if (allocatedAtSteady == 0 && t >= steadyAt) { allocatedAtSteady = GC.GetTotalAllocatedBytes(true); flowsAtSteady = flows; }
             if (t >= nextSample)
             {
-                nextSample += 5_000_000_000L;
+                nextSample += 2_000_000_000L;
+                ledger.Observe();
                 var heap = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
-                samples.Add(((t - start) / 1e9, flows, heap, Process.GetCurrentProcess().WorkingSet64 / 1048576.0));
+                ledger.Skip();
+                samples.Add(((t - start) / 1e9, flows, heap, Process.GetCurrentProcess().WorkingSet64 / 1048576.0, pipeline.Reorder.Count, pipeline.Reorder.Forced));
             }
         }
         // Event time runs on past the end so that periodic evaluations see the last flows.
         pipeline.AdvanceTo(DateTimeOffset.UnixEpoch.AddTicks(end / 100) + TimeSpan.FromSeconds(10));
 
         foreach (var s in samples)
-            Console.WriteLine($"# sample t={s.EventSeconds,6:F0}s flows={s.Flows,11:N0} heap_after_gc={s.HeapMb,7:F0} MB working_set={s.WorkingSetMb,7:F0} MB");
+            Console.WriteLine($"# sample t={s.EventSeconds,6:F0}s flows={s.Flows,11:N0} heap_after_gc={s.HeapMb,7:F0} MB working_set={s.WorkingSetMb,7:F0} MB reorder_buffered={s.Reordering:N0} reorder_forced={s.Forced:N0}");
         Console.WriteLine($"scale.flows: {flows}");
         Console.WriteLine($"scale.gc_pause_seconds: {GC.GetTotalPauseDuration().TotalSeconds:F1}   # of {wall.Elapsed.TotalSeconds:F1} s wall, timed part {timing.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"scale.gc_pause_seconds_timed: {timedPause.TotalSeconds:F1}   # GC pauses inside the timed part (decode + pipeline)");
+        Console.WriteLine($"scale.gc_share_percent: {100 * timedPause / timing.Elapsed:F1}   # of the timed part's wall time; target <= 10");
+        ledger.Print("scale.gc");
         Console.WriteLine($"scale.gc_counts: gen0 {GC.CollectionCount(0)} gen1 {GC.CollectionCount(1)} gen2 {GC.CollectionCount(2)}");
         Console.WriteLine($"scale.pods_replaced: {cluster.Replaced}");
         Console.WriteLine($"scale.flows_per_second: {flows / timing.Elapsed.TotalSeconds:F0}   # decode + full pipeline, generator excluded");
+        if (options.ScaleStage is null)
+        {
+            Targets.Record("scale.flows_per_second", flows / timing.Elapsed.TotalSeconds);
+            Targets.Record("scale.gc_share_percent", 100 * timedPause / timing.Elapsed);
+        }
         Console.WriteLine($"scale.flows_per_cpu_second: {flows / cpuTimed.TotalSeconds:F0}");
         Console.WriteLine($"scale.steady_allocated_bytes_per_flow: {(GC.GetTotalAllocatedBytes(true) - allocatedAtSteady) / (double)Math.Max(1, flows - flowsAtSteady):F1}   # second half of the run, generator included");
         var tail = samples.Skip(samples.Count / 2).ToList();
@@ -152,6 +168,30 @@ public static class ScaleBench
                 && !line.EndsWith(" 0"))
                 Console.WriteLine($"# bounded: {line}");
         runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// The scale run in a child process of this benchmark, its lines passed through: a heap, string pool and GC history
+    /// of its own, not the in-process contenders' leftovers.
+    /// </summary>
+    public static void RunChild(double seconds)
+    {
+        var self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        // Under `dotnet x.dll` the process is the host, and the benchmark its first argument.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
+        foreach (var a in new[] { "--scale", "--scale-seconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
+        using var child = Process.Start(start)!;
+        while (child.StandardOutput.ReadLine() is { } line)
+        {
+            Console.WriteLine(line);
+            foreach (var figure in new[] { "scale.flows_per_second", "scale.gc_share_percent" })
+                if (line.StartsWith(figure + ": ", StringComparison.Ordinal) &&
+                    double.TryParse(line[(figure.Length + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var v))
+                    Targets.Record(figure, v);
+        }
+        child.WaitForExit();
+        if (child.ExitCode != 0) Console.WriteLine($"# scale: the child run exited {child.ExitCode}");
     }
 
     private static void Report(string name, long onset, double? onsetWall, (long Event, double Wall)? found)

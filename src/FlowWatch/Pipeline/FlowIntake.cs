@@ -22,6 +22,9 @@ public sealed class FlowIntake
     private readonly FlowPipeline _pipeline;
     private readonly int _capacity;
     private long _shed;
+    private long _waits;
+    private const int GatherFlows = 256;
+    private static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(1);
 
     public FlowIntake(FlowPipeline pipeline, int capacity = 100_000)
     {
@@ -35,6 +38,8 @@ public sealed class FlowIntake
     public int Capacity => _capacity;
     public long Shed => Interlocked.Read(ref _shed);
     public int Depth => _channel.Reader.Count;
+    /// <summary>Times the pump found the queue empty and waited for flows: per flow, what the hand-off between threads costs.</summary>
+    public long Waits => Interlocked.Read(ref _waits);
     /// <summary>True while the queue is more than half full: the pipeline is not keeping up.</summary>
     public bool Overloaded => Depth > _capacity / 2;
 
@@ -66,6 +71,7 @@ public sealed class FlowIntake
                 if (!got)
                 {
                     _pipeline.Metrics.QueueDepth.Set(0);
+                    Interlocked.Increment(ref _waits);
                     using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     idle.CancelAfter(TimeSpan.FromMilliseconds(500));
                     bool more;
@@ -74,6 +80,9 @@ public sealed class FlowIntake
                     // The sources are done: what the reorder stage still holds goes on now (a cancelled pump leaves it: the
                     // checkpoint's resume point is the newest flow delivered, so a restart reads those flows again).
                     if (!more) { _pipeline.Flush(); break; }
+                    // The pipeline outruns a gRPC stream's decoding, so a pump that went on at each wake-up would sleep again
+                    // after one flow, and every flow would cost the source a thread-pool hand-off. Let a burst gather first.
+                    if (live && reader.Count < GatherFlows) await Task.Delay(GatherDelay, ct).ConfigureAwait(false);
                     if (live && _pipeline.Started && reader.Count == 0)
                     {
                         // Idle: let event time follow the wall clock from the last flow seen.
