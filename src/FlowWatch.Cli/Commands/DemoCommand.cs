@@ -32,7 +32,7 @@ public static class DemoCommand
         var simSpec = SimulateCommand.Spec;
         var simArgs = ParsedArgs.Parse(simSpec,
             ["--scenario", args.Get("scenario")!, "--rate", args.Get("rate")!, "--nodes", args.Get("nodes")!, "--seed", args.Get("seed")!,
-             "--clock-skew", args.Get("clock-skew")!, .. args.Flag("relay-shapes") ? ["--relay-shapes"] : Array.Empty<string>(), .. SimulateCommand.CollapseArgs(args)]);
+             "--clock-skew", args.Get("clock-skew")!, .. SimulateCommand.ShapeArgs(args), .. SimulateCommand.CollapseArgs(args)]);
         var options = SimulateCommand.Options(simArgs, "127.0.0.1:0");
         var progress = WatchCommand.Progress(args);
         var view = WatchCommand.View(args);

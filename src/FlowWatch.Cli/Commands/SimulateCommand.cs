@@ -18,8 +18,10 @@ public static class SimulateCommand
     /// <summary>The traffic-shape flags simulate and demo share (declared before the specs that use them: static fields start in order).</summary>
     public static readonly OptionSpec[] ShapeOptions =
     [
-        new("relay-shapes", "Shape the stream like a Relay's: nodes lag one another by up to 1.5s, packets between pods on two nodes " +
-            "are seen on both, policy verdicts, occasional lost_events and node_status. Without it the stream is sorted and singly observed."),
+        new("sorted", "Serve a sorted, singly observed stream instead of a Relay's: no node lag, no packet seen on two nodes, no policy " +
+            "verdicts, lost_events or node_status. By default the stream is shaped like a Relay's (nodes lag one another by up to 1.5s, " +
+            "packets between pods on two nodes are seen on both, occasional lost_events and node_status), as real clusters send it."),
+        new("relay-shapes", "Accepted for older command lines; Relay shapes are the default now (see --sorted)."),
         new("clock-skew", "Stamp the flows of sim-node-2 this far behind the others', as an agent whose clock is wrong (e.g. 10m).", "DURATION", "0s"),
     ];
 
@@ -43,10 +45,21 @@ public static class SimulateCommand
             if (args.Has(o.Name)) { yield return "--" + o.Name; yield return args.Get(o.Name)!; }
     }
 
+    /// <summary>The shape flags as given to another command, to hand to this one's parser (--clock-skew apart: it always has a value).</summary>
+    public static IEnumerable<string> ShapeArgs(ParsedArgs args)
+    {
+        foreach (var flag in new[] { "sorted", "relay-shapes" })
+            if (args.Flag(flag)) yield return "--" + flag;
+    }
 
     /// <summary>The traffic shapes of the command line.</summary>
-    public static TrafficShapes Shapes(ParsedArgs args) =>
-        (args.Flag("relay-shapes") ? TrafficShapes.Relay : TrafficShapes.None) with { ClockSkew = -args.Duration("clock-skew") };
+    /// <exception cref="UsageException">Both --sorted and --relay-shapes.</exception>
+    public static TrafficShapes Shapes(ParsedArgs args)
+    {
+        if (args.Flag("sorted") && args.Flag("relay-shapes"))
+            throw new UsageException("options '--sorted' and '--relay-shapes' contradict each other; give one (Relay shapes are the default).");
+        return (args.Flag("sorted") ? TrafficShapes.None : TrafficShapes.Relay) with { ClockSkew = -args.Duration("clock-skew") };
+    }
 
     public static SimulatorOptions Options(ParsedArgs args, string listen) => new()
     {

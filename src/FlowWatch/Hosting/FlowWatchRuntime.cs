@@ -77,7 +77,8 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         IEnumerable<IDetector> running = Detectors;
         if (options.CheckpointPath is { } checkpointPath)
         {
-            var tracker = new ResumeTracker();
+            // The resume point trails the newest flow by the allowed lateness: a lagging node's flows may still be on their way.
+            var tracker = new ResumeTracker(options.EventTime.AllowedLateness, () => Pipeline?.EventTimeNanos ?? long.MaxValue);
             Sinks.Add(tracker);
             Checkpoints = new CheckpointKeeper(checkpointPath, () => Pipeline!.Book.OpenFindings, tracker, options.Warn);
             if (Checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)

@@ -33,8 +33,16 @@ public sealed class HubbleSources
         var intake = runtime.Intake;
         Action<FlowRecord> sink = enrich is null ? f => intake.Write(f) : f => intake.Write(enrich(f));
         var logger = logs?.CreateLogger("flowwatch.hubble");
+        // A reconnect goes back at least as far as the pipeline waits for a lagging node: such a node's flows may be on their way.
+        var lateness = runtime.Options.EventTime.AllowedLateness;
         Sources = specs.Select(s => new HubbleStreamSource(s.Target, sink, runtime.Pipeline.Metrics,
-            s.Options with { ResumeMemory = Math.Max(1, s.Options.ResumeMemory / specs.Count) }, s.Name, logger, runtime.Records)).ToList();
+            s.Options with
+            {
+                ResumeMemory = Math.Max(1, s.Options.ResumeMemory / specs.Count),
+                ResumeOverlap = s.Options.ResumeOverlap > lateness ? s.Options.ResumeOverlap : lateness,
+            }, s.Name, logger, runtime.Records)).ToList();
+        // The Relay's node list tells the reorder stage which nodes to wait for, with or without Kubernetes.
+        foreach (var source in Sources) source.NodesChanged = runtime.Pipeline.AnnounceNodes;
     }
 
     public IReadOnlyList<HubbleStreamSource> Sources { get; }
@@ -65,18 +73,24 @@ public sealed class HubbleSources
         }
         if (_runtime.Checkpoints is not { } checkpoints) return lines;
         checkpoints.Sources = Sources.Select(s => s.Key).ToList();
+        checkpoints.Tracker.IdCapacity = Sources[0].Options.ResumeMemory;
         foreach (var source in Sources)
         {
             var formerly = source.Name is null ? null : source.Target;
             if (formerly is not null) checkpoints.Alias(source.Key, formerly);
             if (checkpoints.ResumePoint(source.Key, formerly) is not { } resume) continue;
-            source.StartFrom(resume.NewestNanos, resume.Ids);
-            lines.Add($"resuming {source.Key} after {DateTimeOffset.UnixEpoch.AddTicks(resume.NewestNanos / 100):O} from {checkpoints.Path}");
+            source.StartFrom(resume);
+            lines.Add(resume.SinceNanos < resume.NewestNanos
+                ? $"resuming {source.Key} from {Time(resume.SinceNanos):O} (the newest flow processed, {Time(resume.NewestNanos):O}, less the allowed lateness; " +
+                  $"{resume.Seen.Count:N0} flows since then already processed) from {checkpoints.Path}"
+                : $"resuming {source.Key} after {Time(resume.NewestNanos):O} from {checkpoints.Path}");
         }
         if (checkpoints.Loaded is { OpenFindings.Count: > 0 } loaded)
             lines.Add($"{loaded.OpenFindings.Count} findings still open from {checkpoints.Path}");
         return lines;
     }
+
+    private static DateTimeOffset Time(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
 
     /// <summary>Follows every source until cancelled.</summary>
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(Sources.Select(s => s.RunAsync(ct)));

@@ -15,7 +15,14 @@ public sealed class HubbleStatusPoller(Observer.ObserverClient client, string ta
 {
     private static readonly string[] States = ["connected", "unavailable", "gone", "error", "unknown"];
     private bool _noGetNodes;
+    private HashSet<string>? _connected;
     private (ulong Seen, long Ticks)? _last;
+
+    /// <summary>
+    /// Called when GetNodes' answer changes: the nodes newly connected (all of them at the first answer) and the nodes that were
+    /// connected and no longer are (or are gone from the list). Never called for an agent, which has no GetNodes.
+    /// </summary>
+    public Action<IReadOnlyCollection<string>, IReadOnlyCollection<string>>? NodesChanged { get; init; }
 
     /// <summary>Nodes by state ("connected", "unavailable", ...), from the last successful poll.</summary>
     public IReadOnlyDictionary<string, int> NodesByState { get; private set; } = new Dictionary<string, int>();
@@ -81,6 +88,7 @@ public sealed class HubbleStatusPoller(Observer.ObserverClient client, string ta
             try
             {
                 var reply = await client.GetNodesAsync(new GetNodesRequest(), cancellationToken: ct).ConfigureAwait(false);
+                ReportChanges(reply.Nodes);
                 return reply.Nodes.GroupBy(n => StateName(n.State)).ToDictionary(g => g.Key, g => g.Count());
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented) { _noGetNodes = true; }
@@ -90,6 +98,16 @@ public sealed class HubbleStatusPoller(Observer.ObserverClient client, string ta
             ["connected"] = (int)(status.NumConnectedNodes ?? 1),
             ["unavailable"] = (int)(status.NumUnavailableNodes ?? 0),
         };
+    }
+
+    private void ReportChanges(IEnumerable<Node> nodes)
+    {
+        if (NodesChanged is not { } report) return;
+        var connected = nodes.Where(n => n.State == NodeState.NodeConnected && n.Name.Length > 0).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var joined = connected.Where(n => _connected is null || !_connected.Contains(n)).ToList();
+        var left = _connected?.Where(n => !connected.Contains(n)).ToList() ?? [];
+        _connected = connected;
+        if (joined.Count > 0 || left.Count > 0) report(joined, left);
     }
 
     private static string StateName(NodeState state) => state switch

@@ -83,6 +83,9 @@ public sealed partial class HubbleStreamSource
     /// <summary>Why the last undecodable response did not decode.</summary>
     public string? LastBadMessage { get; private set; }
 
+    /// <summary>Set before <see cref="RunAsync"/>: told when the Relay's node list changes (see <see cref="HubbleStatusPoller.NodesChanged"/>).</summary>
+    public Action<IReadOnlyCollection<string>, IReadOnlyCollection<string>>? NodesChanged { get; set; }
+
     /// <summary>GetNodes/ServerStatus results, once <see cref="RunAsync"/> started (null when polling is off).</summary>
     public HubbleStatusPoller? Status { get; private set; }
 
@@ -126,6 +129,9 @@ public sealed partial class HubbleStreamSource
     /// <summary>Before <see cref="RunAsync"/>: resume from a checkpoint instead of following from now (see <see cref="ResumeWindow.StartFrom"/>).</summary>
     public void StartFrom(long newestNanos, IEnumerable<string> idsAtNewest) => _window.StartFrom(newestNanos, idsAtNewest);
 
+    /// <summary>Before <see cref="RunAsync"/>: resume from a checkpoint's resume point and span (see <see cref="ResumeWindow.StartFrom(Pipeline.ResumePoint)"/>).</summary>
+    public void StartFrom(Pipeline.ResumePoint point) => _window.StartFrom(point);
+
     public async Task RunAsync(CancellationToken ct)
     {
         using var channel = HubbleChannelFactory.Create(_target, Options);
@@ -133,7 +139,7 @@ public sealed partial class HubbleStreamSource
         Task polling = Task.CompletedTask;
         if (Options.StatusPollInterval > TimeSpan.Zero)
         {
-            Status = new HubbleStatusPoller(new Observer.ObserverClient(invoker), Target, _metrics, Options.StatusPollInterval);
+            Status = new HubbleStatusPoller(new Observer.ObserverClient(invoker), Target, _metrics, Options.StatusPollInterval) { NodesChanged = NodesChanged };
             polling = Status.RunAsync(ct);
         }
         var connected = _metrics.Connected.WithLabels(Target);

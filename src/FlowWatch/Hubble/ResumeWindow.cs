@@ -1,4 +1,5 @@
 using FlowWatch.Flows;
+using FlowWatch.Pipeline;
 
 namespace FlowWatch.Hubble;
 
@@ -18,6 +19,9 @@ public sealed class ResumeWindow
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private long _replayUntil = long.MinValue;
     private long _startAfter = long.MinValue;
+    // A checkpoint's processed flows (id hashes), until the resumed stream is past the last time it could resend one.
+    private HashSet<ulong>? _processed;
+    private long _processedUntil;
 
     public ResumeWindow(TimeSpan overlap, int capacity)
     {
@@ -37,29 +41,52 @@ public sealed class ResumeWindow
 
     public int Remembered => _seen.Count;
 
+    /// <summary>Ids of the flows a checkpoint's run processed, still being matched against the resumed stream.</summary>
+    public int RememberedFromCheckpoint => _processed?.Count ?? 0;
+
     /// <summary>The <c>since</c> for the next request, or null when nothing was received yet (follow from now).</summary>
     public DateTimeOffset? Since => NewestNanos == 0 ? null : DateTimeOffset.UnixEpoch.AddTicks(Horizon / 100);
 
     // Whole 100 ns ticks, as a DateTimeOffset carries them: every id at or after the horizon is kept, so every flow
     // a resumed stream can resend is recognised.
-    private long Horizon => Math.Max(Math.Min(OldestNanos, NewestNanos), Math.Max(0, NewestNanos - _overlapNanos)) / 100 * 100;
+    // While a checkpoint's flows are being matched, a reconnect goes back to the checkpoint's resume point again.
+    private long Horizon => Math.Min(_processed is null ? long.MaxValue : _startAfter,
+        Math.Max(Math.Min(OldestNanos, NewestNanos), Math.Max(0, NewestNanos - _overlapNanos))) / 100 * 100;
 
     /// <summary>
     /// Resumes where an earlier FlowWatch stopped (its checkpoint): the first request asks for flows since
     /// <paramref name="newestNanos"/>; flows older than it, and flows at exactly that time whose id is in
     /// <paramref name="idsAtNewest"/> (or that have no id), were processed before and are dropped.
     /// </summary>
-    /// <remarks>Only for a fresh window. A flow older than the checkpoint that the earlier run never received (a slower
-    /// node's, merged late by Relay) is dropped too: the checkpoint keeps a time, not every id of the overlap.</remarks>
-    public void StartFrom(long newestNanos, IEnumerable<string> idsAtNewest)
+    /// <remarks>Only for a fresh window. What a checkpoint written before the resume span existed allows: a flow older than
+    /// its newest that the earlier run never received (a lagging node's) is dropped too. See the overload with the span.</remarks>
+    public void StartFrom(long newestNanos, IEnumerable<string> idsAtNewest) => StartFrom(new ResumePoint(newestNanos, idsAtNewest.ToList(), newestNanos, []));
+
+    /// <summary>
+    /// Resumes where an earlier FlowWatch stopped (its checkpoint): the first request asks for flows since
+    /// <see cref="ResumePoint.SinceNanos"/> (the newest processed minus the allowed lateness), and a resent flow is dropped when
+    /// its id is one the earlier run processed (<see cref="ResumePoint.Seen"/>, or <see cref="ResumePoint.Ids"/> at the newest).
+    /// So a lagging node's flows that were still on their way are processed, once, and nothing else twice.
+    /// </summary>
+    /// <remarks>Only for a fresh window. Flows without an id cannot be told apart: those up to the newest processed are dropped.
+    /// The processed ids are kept until the stream is past the newest processed by more than the span's length (or the
+    /// overlap, if longer): no resent flow can arrive later than that behind the newest.</remarks>
+    public void StartFrom(ResumePoint point)
     {
         if (NewestNanos != 0) throw new InvalidOperationException("StartFrom is only for a window that has accepted nothing yet");
-        if (newestNanos <= 0) return;
-        NewestNanos = OldestNanos = newestNanos;
-        _startAfter = newestNanos;
-        _replayUntil = newestNanos;
-        foreach (var id in idsAtNewest)
-            if (id.Length > 0 && _seen.Add(id)) _order.Enqueue((newestNanos, id));
+        if (point.NewestNanos <= 0) return;
+        var since = Math.Clamp(point.SinceNanos, 1, point.NewestNanos);
+        NewestNanos = point.NewestNanos;
+        OldestNanos = since;
+        _startAfter = since;
+        _replayUntil = point.NewestNanos;
+        foreach (var id in point.Ids)
+            if (id.Length > 0 && _seen.Add(id)) _order.Enqueue((point.NewestNanos, id));
+        if (point.Seen.Count > 0)
+        {
+            _processed = new HashSet<ulong>(point.Seen);
+            _processedUntil = point.NewestNanos + Math.Max(_overlapNanos, point.NewestNanos - since);
+        }
     }
 
     /// <summary>Marks a reconnect: from now on flows without an id up to the newest one seen are treated as resent.</summary>
@@ -75,11 +102,13 @@ public sealed class ResumeWindow
         }
         else
         {
+            if (_processed is not null && _processed.Contains(FlowIdHash.Of(flow))) return false;
             if (!_seen.Add(flow.Uuid)) return false;
             _order.Enqueue((flow.TimeNanos, flow.Uuid));
         }
         if (flow.TimeNanos > NewestNanos) NewestNanos = flow.TimeNanos;
         if (flow.TimeNanos < OldestNanos) OldestNanos = flow.TimeNanos;
+        if (_processed is not null && NewestNanos > _processedUntil) _processed = null;
         Trim();
         return true;
     }

@@ -6,8 +6,11 @@ namespace FlowWatch.Pipeline;
 /// <summary>What a restarted FlowWatch needs to resume with no gap and no double count: per-source resume points and open findings.</summary>
 /// <param name="Sources">Per flow source (Hubble target), the event time in Unix nanoseconds of the last flow processed.</param>
 /// <param name="NewestIds">Per source, the ids of the flows processed at exactly that time, so a resumed stream tells them from ties it has not seen.</param>
+/// <param name="Resume">Per source, where a restart asks to resume (the newest processed minus the allowed lateness, for a lagging
+/// node's flows still on their way) and the hashed ids of the flows processed since then; absent in checkpoints written before
+/// it existed, which resume from <paramref name="Sources"/> as they always did.</param>
 public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<string, long> Sources, IReadOnlyList<Finding> OpenFindings,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? NewestIds = null)
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? NewestIds = null, IReadOnlyDictionary<string, ResumeSpan>? Resume = null)
 {
     // The one JSON style of everything FlowWatch writes: snake_case, RFC 3339 times, enums by name.
     private static readonly JsonSerializerOptions Json = FlowWatch.Api.ApiJson.Indented;

@@ -25,6 +25,9 @@ public sealed class CheckpointKeeper
 
     public string Path { get; }
 
+    /// <summary>What the pipeline processed, per source: the resume points this keeper writes.</summary>
+    public ResumeTracker Tracker => _tracker;
+
     /// <summary>The checkpoint found at start (null when there was none or it was unreadable).</summary>
     public Checkpoint? Loaded { get; }
 
@@ -43,12 +46,18 @@ public sealed class CheckpointKeeper
 
     /// <summary>Where <paramref name="source"/> stopped last time, or null to follow from now.</summary>
     /// <param name="formerly">Another key the same source may have been recorded under (its target, before it was given a name).</param>
-    public (long NewestNanos, IReadOnlyList<string> Ids)? ResumePoint(string source, string? formerly = null)
+    /// <remarks>A checkpoint without a resume span (written by an older FlowWatch) resumes at its newest flow, as it did then.</remarks>
+    public ResumePoint? ResumePoint(string source, string? formerly = null)
     {
         if (Loaded is null) return null;
         foreach (var key in formerly is null || formerly == source ? [source] : new[] { source, formerly })
             if (Loaded.Sources.TryGetValue(key, out var nanos) && nanos > 0)
-                return (nanos, Loaded.NewestIds?.GetValueOrDefault(key) ?? []);
+            {
+                var ids = Loaded.NewestIds?.GetValueOrDefault(key) ?? [];
+                return Loaded.Resume?.GetValueOrDefault(key) is { } span
+                    ? new ResumePoint(nanos, ids, span.SinceNanos, FlowIdHash.Unpack(span.SeenIds) ?? [])
+                    : new ResumePoint(nanos, ids, nanos, []);
+            }
         return null;
     }
 
@@ -64,16 +73,19 @@ public sealed class CheckpointKeeper
         {
             var sources = new Dictionary<string, long>(StringComparer.Ordinal);
             var newestIds = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            var resume = new Dictionary<string, ResumeSpan>(StringComparer.Ordinal);
             var keys = Sources;
             foreach (var source in keys)
             {
-                var (newest, ids) = keys.Count == 1 ? _tracker.Snapshot() : _tracker.Snapshot(source);
+                var point = keys.Count == 1 ? _tracker.Snapshot() : _tracker.Snapshot(source);
                 // Nothing processed yet this run: keep the old resume point rather than forget it.
-                var previous = ResumePoint(source, _formerly.GetValueOrDefault(source));
-                if (newest == 0 && previous is { } p) (newest, ids) = p;
-                if (newest > 0) { sources[source] = newest; newestIds[source] = ids; }
+                if (point.NewestNanos == 0 && ResumePoint(source, _formerly.GetValueOrDefault(source)) is { } previous) point = previous;
+                if (point.NewestNanos <= 0) continue;
+                sources[source] = point.NewestNanos;
+                newestIds[source] = point.Ids;
+                resume[source] = new ResumeSpan(point.SinceNanos, FlowIdHash.Pack(point.Seen));
             }
-            new Checkpoint(DateTimeOffset.UtcNow, sources, _openFindings(), newestIds).Save(Path);
+            new Checkpoint(DateTimeOffset.UtcNow, sources, _openFindings(), newestIds, resume).Save(Path);
             Interlocked.Increment(ref _saves);
         }
     }

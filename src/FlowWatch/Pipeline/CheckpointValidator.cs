@@ -24,6 +24,13 @@ public static class CheckpointValidator
         if (c.NewestIds is { } ids)
             foreach (var (source, list) in ids)
                 if (list is null || list.Any(id => id is null)) return $"'newestIds' of source '{source}' is not a list of ids";
+        if (c.Resume is { } resume)
+            foreach (var (source, span) in resume)
+            {
+                if (span is null || !c.Sources.TryGetValue(source, out var newest)) return $"'resume' names source '{source}', which has no resume point";
+                if (span.SinceNanos <= 0 || span.SinceNanos > newest) return $"'resume' of source '{source}' starts at {span.SinceNanos}, not a time after 1970 and at most its resume point";
+                if (FlowIdHash.Unpack(span.SeenIds) is null) return $"'resume' of source '{source}' has seen_ids that are not packed id hashes";
+            }
         for (var i = 0; i < c.OpenFindings.Count; i++)
             if (FindingProblem(c.OpenFindings[i]) is { } problem) return $"open finding {i}: {problem}";
         return null;
@@ -56,6 +63,7 @@ public static class CheckpointValidator
             warn?.Invoke($"checkpoint resume point of {source} is {DateTimeOffset.UnixEpoch.AddTicks(c.Sources[source] / 100):O}, " +
                          $"more than {FutureTolerance.TotalMinutes:0} min after now ({now:O}); discarding it and following from now");
         var sources = c.Sources.Where(s => !future.Contains(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
-        return c with { Sources = sources };
+        var resume = c.Resume?.Where(s => !future.Contains(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
+        return c with { Sources = sources, Resume = resume };
     }
 }

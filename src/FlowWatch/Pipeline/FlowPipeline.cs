@@ -38,6 +38,7 @@ public sealed class FlowPipeline : IDisposable
     private readonly long _farPastNanos;
     private readonly long _futureNanos;
     private readonly ReorderBuffer _reorder;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(IReadOnlyCollection<string> Connected, IReadOnlyCollection<string> NotConnected)> _announced = new();
     private EventTimeScheduler? _clock;
     private long _nowNanos;
 
@@ -90,6 +91,9 @@ public sealed class FlowPipeline : IDisposable
 
     public DateTimeOffset Now => _clock?.Now ?? DateTimeOffset.MinValue;
 
+    /// <summary>Event time in Unix nanoseconds (whole 100 ns ticks); 0 until started.</summary>
+    public long EventTimeNanos => _nowNanos;
+
     public bool Started => _clock is not null;
 
     /// <summary>Starts event time at <paramref name="at"/> and attaches the detectors. Idempotent.</summary>
@@ -109,6 +113,7 @@ public sealed class FlowPipeline : IDisposable
     /// <summary>Takes one flow: rejects a stamp that cannot be believed, else hands it to the reorder stage, which delivers it in order.</summary>
     public void Process(FlowRecord flow)
     {
+        if (!_announced.IsEmpty) ApplyAnnounced();
         var nanos = flow.TimeNanos;
         if (_clock is null) Start(nanos != 0 && !(Live && nanos > WallNanos() + _futureNanos) ? flow.Time : DateTimeOffset.UtcNow);
         if (nanos > _nowNanos)
@@ -176,6 +181,23 @@ public sealed class FlowPipeline : IDisposable
         // A node with a Cilium agent will send flows: at the start of a stream the reorder stage waits for it.
         if (change is CiliumAgentState { Deleted: false } agent) _reorder.Expect([agent.Node]);
         _cluster.OnNext(change);
+    }
+
+    /// <summary>
+    /// What a Hubble source says of its nodes, as they change (a Relay's GetNodes): the reorder stage waits for a newly
+    /// connected node's first flows and stops waiting for one that is no longer connected (see <see cref="ReorderBuffer.Announce"/>).
+    /// Safe to call from any thread; applied on the pipeline's thread before the next flow. Bounded: past 64 pending
+    /// announcements the oldest is dropped (a stuck pipeline has no use for them).
+    /// </summary>
+    public void AnnounceNodes(IReadOnlyCollection<string> connected, IReadOnlyCollection<string> notConnected)
+    {
+        _announced.Enqueue((connected, notConnected));
+        while (_announced.Count > 64) _announced.TryDequeue(out _);
+    }
+
+    private void ApplyAnnounced()
+    {
+        while (_announced.TryDequeue(out var change)) _reorder.Announce(change.Connected, change.NotConnected);
     }
 
     /// <summary>Moves event time forward (never back): flows waiting in the reorder stage up to that time go first, in order,

@@ -15,8 +15,10 @@ namespace FlowWatch.Pipeline;
 /// <para>
 /// A node whose newest flow is more than the allowed lateness behind the newest of all is idle (quiet, gone, or its clock is
 /// behind) and stops holding the watermark back, so no flow waits longer than the allowed lateness of event time. A node not
-/// heard from yet cannot hold it, unless the stream's nodes were named (<see cref="Expect"/>): a node that lags from the
-/// very start, or joins later, may have its first flows out of order. A flow
+/// heard from yet cannot hold it, unless it was named (<see cref="Expect"/>, <see cref="Announce"/>: Kubernetes' Cilium agents,
+/// a Relay's GetNodes): a named node that has not spoken holds the watermark for at most the allowed lateness from when it was
+/// named (the start of the stream, or when it joined), so its first flows are put in order if it lags and a silent one holds
+/// nothing for long; a node the Relay reports no longer connected stops holding at once. A flow
 /// that arrives behind what was already released cannot be put in order: it is passed on at once, never dropped (the
 /// pipeline counts it late when it is more than the allowed lateness behind). The buffer is bounded: when it is full the
 /// oldest flow is forced out ahead of the watermark and counted; so is every flow of a node past the node bound.
@@ -29,7 +31,9 @@ public sealed class ReorderBuffer
     private readonly Dictionary<string, NodeQueue> _nodes = new(StringComparer.Ordinal);
     private readonly PriorityQueue<NodeQueue, (long Time, long Version)> _heads = new();
     private readonly PriorityQueue<NodeQueue, long> _newest = new();
-    private readonly HashSet<string> _expected = new(StringComparer.Ordinal);
+    // Named nodes not heard from yet (by the name after any "cluster/"), with the event time they were named at (long.MinValue:
+    // before the first flow, that is from the stream's start).
+    private readonly Dictionary<string, long> _expected = new(StringComparer.Ordinal);
     private string? _lastName;
     private NodeQueue? _lastNode;
     private long _version;
@@ -81,6 +85,12 @@ public sealed class ReorderBuffer
             Emit(flow);
             return;
         }
+        if (node.Gone)
+        {
+            // It speaks again: it holds the watermark as any node does.
+            node.Gone = false;
+            if (t <= node.Newest) _newest.Enqueue(node, node.Newest);
+        }
         if (t > node.Newest)
         {
             node.Newest = t;
@@ -118,30 +128,66 @@ public sealed class ReorderBuffer
         var watermark = _frontier;
         while (_newest.TryPeek(out var node, out var newest))
         {
-            if (newest != node.Newest || newest < idleBefore) { _newest.Dequeue(); continue; }
+            if (newest != node.Newest || newest < idleBefore || node.Gone) { _newest.Dequeue(); continue; }
             watermark = newest;
             break;
         }
-        // A node not heard from yet cannot hold the watermark by its own newest: while nodes named by Expect are silent and
-        // the stream is younger than the allowed lateness, one of them may be about to speak, so everything waits.
-        if (_expected.Count > 0)
-        {
-            if (_frontier - _first <= _latenessNanos) return long.MinValue;
-            _expected.Clear();
-        }
+        // A named node not heard from yet cannot hold the watermark by its own newest: until it speaks, or the allowed lateness
+        // has passed since it was named, nothing stamped after (named at - lateness) goes on, since its first flows may be that late.
+        if (_expected.Count > 0) watermark = Math.Min(watermark, ExpectedHold());
         return watermark;
     }
 
-    /// <summary>
-    /// Names the nodes the stream carries (a Relay's node list): until each has sent a flow, or the stream is older than
-    /// the allowed lateness, nothing is released, so a node that lags from the very start is still put in order.
-    /// </summary>
-    public void Expect(IEnumerable<string> nodes)
+    private List<string>? _expired;
+
+    private long ExpectedHold()
     {
-        if (_first != long.MinValue && _frontier - _first > _latenessNanos) return;
-        foreach (var name in nodes)
-            if (!_nodes.ContainsKey(name) && _expected.Count < MaxNodes) _expected.Add(name);
+        var hold = long.MaxValue;
+        foreach (var (name, at) in _expected)
+        {
+            var from = at == long.MinValue ? _first : at;
+            if (_frontier - from > _latenessNanos) (_expired ??= []).Add(name);
+            else hold = Math.Min(hold, from == long.MinValue ? long.MinValue : from - _latenessNanos);
+        }
+        if (_expired is { Count: > 0 })
+        {
+            foreach (var name in _expired) _expected.Remove(name);
+            _expired.Clear();
+        }
+        return hold;
     }
+
+    /// <summary>Names nodes the stream carries (Kubernetes' Cilium agents): see <see cref="Announce"/>.</summary>
+    public void Expect(IEnumerable<string> nodes) => Announce(nodes, []);
+
+    /// <summary>
+    /// What the stream's source says of its nodes (a Relay's GetNodes; Kubernetes' Cilium agents): each node in
+    /// <paramref name="connected"/> not heard from yet holds the watermark until it speaks or the allowed lateness has passed
+    /// (see the remarks); each node in <paramref name="notConnected"/> stops holding it until it sends a flow again.
+    /// </summary>
+    public void Announce(IEnumerable<string> connected, IEnumerable<string> notConnected)
+    {
+        var at = _first == long.MinValue ? long.MinValue : _frontier;
+        foreach (var name in connected)
+            if (NodeNamed(name) is null && _expected.Count < MaxNodes) _expected.TryAdd(ShortName(name), at);
+        foreach (var name in notConnected)
+        {
+            _expected.Remove(ShortName(name));
+            if (NodeNamed(name) is { } node) node.Gone = true;
+        }
+    }
+
+    private NodeQueue? NodeNamed(string name)
+    {
+        if (_nodes.TryGetValue(name, out var node)) return node;
+        var shortName = ShortName(name);
+        foreach (var (key, queue) in _nodes)
+            if (ShortName(key) == shortName) return queue;
+        return null;
+    }
+
+    // A Relay may name nodes cluster/node where Kubernetes says node.
+    private static string ShortName(string name) => name.LastIndexOf('/') is var slash and >= 0 ? name[(slash + 1)..] : name;
 
     private void RebuildNewest()
     {
@@ -189,8 +235,7 @@ public sealed class ReorderBuffer
         {
             if (_nodes.Count >= MaxNodes && !ForgetIdleNodes()) return null;
             _nodes[name] = node = new NodeQueue();
-            // A Relay may name nodes cluster/node where Kubernetes says node.
-            if (_expected.Count > 0 && !_expected.Remove(name) && name.LastIndexOf('/') is var slash and >= 0) _expected.Remove(name[(slash + 1)..]);
+            if (_expected.Count > 0) _expected.Remove(ShortName(name));
         }
         _lastName = name;
         _lastNode = node;
@@ -217,6 +262,8 @@ public sealed class ReorderBuffer
 
         public long Newest = long.MinValue;
         public long HeadVersion = -1;
+        /// <summary>The source says the node is no longer connected: it holds the watermark no more.</summary>
+        public bool Gone;
         public int Count { get; private set; }
 
         public long HeadTime => _items[_head].TimeNanos;

@@ -20,8 +20,9 @@ public sealed record SimulatorOptions
     public TimeSpan Tick { get; init; } = TimeSpan.FromMilliseconds(20);
     /// <summary>When the generator falls further behind the wall clock than this, it starts no new conversations until it has caught up.</summary>
     public TimeSpan MaxLag { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>How the stream departs from a sorted, singly observed one (<see cref="TrafficShapes.Relay"/>; none by default).</summary>
-    public TrafficShapes Shapes { get; init; } = TrafficShapes.None;
+    /// <summary>How the stream departs from a sorted, singly observed one: a Relay's (<see cref="TrafficShapes.Relay"/>) by default;
+    /// <see cref="TrafficShapes.None"/> only where a caller needs the sorted stream, and says why.</summary>
+    public TrafficShapes Shapes { get; init; } = TrafficShapes.Relay;
     /// <summary>Reported as the server's and every node's Hubble version.</summary>
     public string Version { get; init; } = "1.16.0+flowwatch-simulator";
 

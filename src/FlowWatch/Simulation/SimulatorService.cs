@@ -18,7 +18,9 @@ namespace FlowWatch.Simulation;
 /// sends at most <c>number</c> flows (without follow), skips flows before since and ends at the first flow after
 /// until, so <c>since</c> with <c>number</c> gives the oldest N after since. A reader that falls more than the ring
 /// behind gets a lost_events message (source HUBBLE_RING_BUFFER) with the count it missed; lost events bypass the
-/// filters and do not count towards number.
+/// filters and do not count towards number. The ring holds flows in the order a Relay delivers them (nodes lag one another,
+/// <see cref="TrafficShapes"/>), so since and until are applied as a Relay applies them, to every node's flows: the scan back
+/// and the end at until allow for the ring's disorder, and exactly the flows stamped in the range are sent, in delivery order.
 /// <para>
 /// As Cilium's newRingReader over its ring (pkg/hubble/observer/local_observer.go, container/ring.go): once the ring
 /// is full, a backward scan that visits every held entry without stopping (no number-th match, no flow before since:
@@ -39,6 +41,8 @@ public sealed class SimulatorService : Observer.ObserverBase
     private readonly DateTimeOffset _started;
     private readonly CancellationTokenSource _stopping = new();
     private long _readerLosses;
+    // How far the ring's order (delivery, as a Relay merges its nodes) may stray from stamp order; 0 for a sorted stream.
+    private readonly long _disorderNanos;
 
     public SimulatorService(SimulatorOptions options, SimulatedCluster cluster, FlowRing ring, TimeProvider? time = null)
     {
@@ -47,6 +51,8 @@ public sealed class SimulatorService : Observer.ObserverBase
         _ring = ring;
         _time = time ?? TimeProvider.System;
         _started = _time.GetUtcNow();
+        var shapes = options.Shapes;
+        _disorderNanos = shapes.Reorders ? (shapes.MaxNodeLag + shapes.ClockSkew.Duration()).Ticks * 100 + FlowFactory.ExtraLeadNanos : 0;
     }
 
     /// <summary>Entries followers missed because the ring overwrote them first (sum over all calls).</summary>
@@ -99,7 +105,9 @@ public sealed class SimulatorService : Observer.ObserverBase
                 var e = chunk[i];
                 if (e.Message.Flow is null || !filter.Matches(e.Message)) continue;
                 count++;
-                if (since is { } t) { if (e.TimeNanos < t) return e.Seq + 1; }
+                // A Relay asks every node since that time: with lagging nodes a flow older than since is no sign that none
+                // before it is newer, until it is older by more than the ring's disorder.
+                if (since is { } t) { if (e.TimeNanos < t - _disorderNanos) return e.Seq + 1; }
                 else if (count == number) return e.Seq;
             }
             top = from;
@@ -134,7 +142,12 @@ public sealed class SimulatorService : Observer.ObserverBase
             foreach (var e in chunk)
             {
                 if (e.Message.Flow is null) { batch.Add(e.Message); continue; }
-                if (e.TimeNanos > until) { done = true; break; }
+                if (e.TimeNanos > until)
+                {
+                    // Every node's reader ends at its own first flow after until; a lagging node's flows up to until come later.
+                    if (e.TimeNanos - _disorderNanos > until) { done = true; break; }
+                    continue;
+                }
                 if (e.TimeNanos < since || !filter.Matches(e.Message)) continue;
                 batch.Add(mask is null ? e.Message : mask.Apply(e.Message));
                 if (++sent >= limit) break;

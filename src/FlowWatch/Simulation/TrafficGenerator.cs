@@ -37,8 +37,9 @@ public sealed class TrafficGenerator
     /// <summary>When the node-collapse scenario starts and ends, from the start of each batch or stream.</summary>
     public NodeCollapseTiming NodeCollapse { get; init; } = NodeCollapseTiming.Default;
 
-    /// <summary>How the stream departs from a sorted, singly observed one (<see cref="TrafficShapes.Relay"/> for a Relay's; none by default).</summary>
-    public TrafficShapes Shapes { get; init; } = TrafficShapes.None;
+    /// <summary>How the stream departs from a sorted, singly observed one: a Relay's (<see cref="TrafficShapes.Relay"/>) by default;
+    /// <see cref="TrafficShapes.None"/> only where a caller needs the sorted stream, and says why.</summary>
+    public TrafficShapes Shapes { get; init; } = TrafficShapes.Relay;
 
     private ulong TrafficSeed => (ulong)(uint)Cluster.Seed * 0x9E37_79B9_7F4A_7C15UL ^ 0x7A4F_F1C0_0000_0001UL;
 

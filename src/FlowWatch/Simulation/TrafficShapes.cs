@@ -2,10 +2,10 @@ namespace FlowWatch.Simulation;
 
 /// <summary>How the simulated stream departs from a perfectly sorted, singly observed one, the way a Relay's stream does.</summary>
 /// <remarks>
-/// <see cref="Relay"/> is what real clusters send; it is not yet the simulator's default, because a watcher restarted from its
-/// checkpoint resumes after the newest flow it processed and so misses a lagging node's flows stamped before it (to fix in
-/// the resume point: the watermark minus the allowed lateness, with the ids seen since). <see cref="None"/> is the
-/// sorted, singly observed twin of the same traffic: the shapes draw from a random stream of their own, so switching them
+/// <see cref="Relay"/> is what real clusters send, and the simulator's default, so that demos, tests and benchmarks meet
+/// lagging nodes and doubly observed packets as FlowWatch will in production. <see cref="None"/> is the
+/// sorted, singly observed twin of the same traffic (<c>--sorted</c>), for the few callers that compare against exact
+/// sorted output: the shapes draw from a random stream of their own, so switching them
 /// off changes nothing else (the same conversations, stamps and ids).
 /// </remarks>
 public sealed record TrafficShapes

@@ -155,4 +155,56 @@ public sealed class ReorderBufferTests
         late.Add(At("a", 2001));                    // older than the lateness: the silent node no longer holds anything
         Assert.Equal([0, 2000, 2001], Times(lateOut));
     }
+
+    [Fact]
+    public void ANodeThatJoinsLater_IsWaitedFor_ForAtMostTheLateness_FromWhenItWasAnnounced()
+    {
+        var (buffer, output) = New(latenessSeconds: 1);
+        buffer.Add(At("a", 0));
+        buffer.Add(At("a", 5000));
+        Assert.Equal([0, 5000], Times(output));
+        buffer.Announce(["b"], []);                 // GetNodes: b joined, and has sent nothing yet
+        buffer.Add(At("a", 5500));
+        Assert.Equal(2, output.Count);              // b's first flows may be up to the lateness behind: a waits
+        buffer.Add(At("b", 5100));                  // b speaks, 400 ms behind a: in order, since a's 5,500 waited
+        buffer.Add(At("a", 5600));
+        Assert.Equal([0, 5000, 5100], Times(output));
+        Assert.Equal(0, buffer.OutOfOrder);
+
+        var (quiet, quietOut) = New(latenessSeconds: 1);
+        quiet.Add(At("a", 0));
+        quiet.Announce(["silent"], []);
+        quiet.Add(At("a", 1000));
+        Assert.Single(quietOut);
+        quiet.Add(At("a", 1001));                   // the lateness has passed since it was announced: it holds nothing any more
+        Assert.Equal([0, 1000, 1001], Times(quietOut));
+    }
+
+    [Fact]
+    public void ANodeTheRelayNoLongerConnects_StopsHoldingTheWatermarkAtOnce_UntilItSpeaksAgain()
+    {
+        var (buffer, output) = New();
+        buffer.Add(At("a", 0));
+        buffer.Add(At("b", 0));
+        buffer.Add(At("a", 500));
+        Assert.Equal([0, 0], Times(output));        // b's newest (0) holds a's 500
+        buffer.Announce([], ["b"]);                  // GetNodes: b unavailable
+        buffer.Add(At("a", 600));
+        Assert.Equal([0, 0, 500, 600], Times(output));
+        buffer.Add(At("b", 650));                    // b is back: it holds the watermark again
+        buffer.Add(At("a", 700));
+        buffer.Add(At("a", 800));
+        Assert.Equal([0, 0, 500, 600, 650], Times(output));
+    }
+
+    [Fact]
+    public void RelayNodeNames_WithTheirClusterPrefix_MatchTheFlowsNodeNames()
+    {
+        var (buffer, output) = New();
+        buffer.Announce(["mesh-1/a", "mesh-1/b"], []);
+        buffer.Add(At("a", 0));
+        Assert.Empty(output);
+        buffer.Add(At("b", 10));
+        Assert.Equal([0], Times(output));
+    }
 }

@@ -93,8 +93,11 @@ public sealed class FlowStoreFilterTests
     public void SelectiveQuery_SkipsBlocksByTheirIndex()
     {
         var (store, retained) = Filled.Value;
-        // A world IP seen in a single flow: the block filters should leave most blocks unread.
-        var rare = retained.GroupBy(f => f.SourceIp).First(g => g.Count() == 1).Key;
+        // The rarest source IP (a few flows: with the Relay shapes a packet is often observed twice, so no IP need be seen only
+        // once): the block filters should leave most blocks unread.
+        var rarest = retained.GroupBy(f => f.SourceIp).MinBy(g => g.Count())!;
+        Assert.True(rarest.Count() <= 4, $"the rarest source IP has {rarest.Count()} flows");
+        var rare = rarest.Key;
         var page = store.Query(new FlowQuery { Ip = rare, Limit = 10 });
         Assert.NotEmpty(page.Flows);
         Assert.True(page.Scanned < Capacity / 2, $"scanned {page.Scanned} of {Capacity}");
