@@ -29,8 +29,13 @@ public static class ScaleBench
         var cluster = new ScaleCluster();
         Console.WriteLine($"# scale: cluster built in {setup.Elapsed.TotalSeconds:F1} s");
         var runtime = new FlowWatchRuntime(new RuntimeOptions(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-        var decoder = new FlowWireDecoder();
         var pipeline = options.ScaleStage is { } stage ? Contenders.StagePipeline(stage) : runtime.Pipeline;
+        // Records rented from a pool the pipeline returns them to, as the Hubble client's decoder does in watch.
+        var decoder = new FlowWireDecoder
+        {
+            Records = !pipeline.ReturnsRecords ? null : ReferenceEquals(pipeline, runtime.Pipeline) ? runtime.Records : new FlowRecordPool(),
+        };
+        Console.WriteLine($"# scale: records {(decoder.Records is null ? "not pooled (a stage keeps them)" : "pooled")}");
         if (options.ScaleStage is not null) Console.WriteLine($"# scale: stage {options.ScaleStage} only");
         var start = FlowRecord.ToNanos(new DateTimeOffset(2026, 12, 1, 13, 0, 0, TimeSpan.Zero));
         var end = start + (long)(seconds * 1e9);

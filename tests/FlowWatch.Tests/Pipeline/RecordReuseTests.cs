@@ -176,9 +176,9 @@ public sealed class RecordReuseTests
             var stats = runtime.Pipeline.Stats;
             var counts = $"{stats.Flows} {stats.Late} {stats.FarPast} {stats.FarFuture} {stats.FirstEventNanos} {stats.LastEventNanos} " +
                 string.Join(",", Enum.GetValues<Verdict>().Select(v => stats.ByVerdict(v))) + $" reorder {runtime.Pipeline.Reorder.Forced} {runtime.Pipeline.Reorder.OutOfOrder}";
-            var (newest, ids) = runtime.Sinks.OfType<ResumeTracker>().Single().Snapshot("sim");
+            var (newest, ids, since, seen) = runtime.Sinks.OfType<ResumeTracker>().Single().Snapshot("sim");
             runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            return new RunResult(findings, stored, counts, $"{newest} {string.Join(",", ids.Order(StringComparer.Ordinal))}", pool);
+            return new RunResult(findings, stored, counts, $"{newest} {string.Join(",", ids.Order(StringComparer.Ordinal))} since {since} seen {string.Join(",", seen.Order())}", pool);
         }
         finally { dir.Delete(recursive: true); }
     }

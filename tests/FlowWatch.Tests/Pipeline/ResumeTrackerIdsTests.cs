@@ -15,7 +15,7 @@ public sealed class ResumeTrackerIdsTests
         tracker.Add(new FlowRecord { TimeNanos = 20, Origin = "a", Uuid = canonical });
         tracker.Add(new FlowRecord { TimeNanos = 20, Origin = "a", Uuid = "not-a-uuid" });
         tracker.Add(new FlowRecord { TimeNanos = 20, Origin = "a" });
-        var (newest, ids) = tracker.Snapshot("a");
+        var (newest, ids, _, _) = tracker.Snapshot("a");
         Assert.Equal(20, newest);
         Assert.Equal(new[] { canonical, "not-a-uuid" }, ids.Order(StringComparer.Ordinal).ToArray());
     }
