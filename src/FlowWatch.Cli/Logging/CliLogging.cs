@@ -31,13 +31,15 @@ public sealed record CliLogging(LogLevel Level, bool Json)
         return new CliLogging(level, json);
     }
 
-    /// <summary>The console logger factory; under the live view only warnings and worse, on stderr, so the redrawn screen is not scrolled away.</summary>
+    /// <summary>The console logger factory; under the live view only warnings and worse, kept by <see cref="LiveViewLog"/> for the view to show and
+    /// written to stderr when it ends, so the redrawn screen is never written over.</summary>
     public ILoggerFactory CreateFactory(bool liveView) => LoggerFactory.Create(b => Configure(b, liveView));
 
     /// <summary>Adds the console provider and the levels to <paramref name="b"/> (a host's logging builder, or a standalone factory's).</summary>
     public void Configure(ILoggingBuilder b, bool liveView)
     {
-        if (Json)
+        if (liveView) b.AddProvider(LiveViewLog.Shared);
+        else if (Json)
             b.AddJsonConsole(o =>
             {
                 o.UseUtcTimestamp = true;
@@ -46,7 +48,6 @@ public sealed record CliLogging(LogLevel Level, bool Json)
             });
         else
             b.AddSimpleConsole(o => { o.SingleLine = true; o.UseUtcTimestamp = true; o.TimestampFormat = "HH:mm:ss "; });
-        if (liveView) b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         b.SetMinimumLevel(liveView && Level < LogLevel.Warning ? LogLevel.Warning : Level);
         // ASP.NET Core's per-request lines say nothing an operator needs; its warnings still show.
         b.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -11,6 +11,7 @@ namespace FlowWatch.Cli.Terminal;
 public sealed class LiveView : IStatusDisplay
 {
     private const int EventLogLines = 5;
+    private const int LogLines = 3;
     private static readonly TimeSpan EventFlash = TimeSpan.FromSeconds(60);
 
     private readonly WatchStatus _status;
@@ -49,6 +50,8 @@ public sealed class LiveView : IStatusDisplay
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         }).ConfigureAwait(false);
+        // The screen is the terminal's own again: the messages the view showed in part go to stderr in full.
+        Logging.LiveViewLog.Shared.Release();
     }
 
     public void WriteFinal() => _console.WriteLine(ProgressPrinter.StatusLine(_status.Final()));
@@ -75,7 +78,7 @@ public sealed class LiveView : IStatusDisplay
         lines.Add(new Text(new string('─', width), new Style(Color.Grey)));
 
         var open = Commands.QueryTables.Sorted(r.OpenFindings).ToList();
-        var room = Math.Max(1, height - header.Length - EventLogLines - 4);
+        var room = Math.Max(1, height - header.Length - EventLogLines - LogLines - 4);
         if (open.Count == 0) lines.Add(new Text("no open findings", new Style(Color.Green)));
         else
         {
@@ -104,6 +107,8 @@ public sealed class LiveView : IStatusDisplay
             var text = $"{at:HH:mm:ss} {(opened ? "▲ opened  " : "▼ resolved")} {f.Severity.ToString().ToLowerInvariant()} {Finding.KindName(f.Kind)} {Commands.QueryTables.Subject(f.Subject)}";
             lines.Add(new Text(TextWidth.Cut(text, width), opened ? SeverityStyle(f.Severity) : new Style(Color.Green)));
         }
+        foreach (var message in Logging.LiveViewLog.Shared.Recent(LogLines))
+            lines.Add(new Text(TextWidth.Cut(message, width), new Style(Color.Yellow)));
         return new Rows(lines);
     }
 
@@ -124,5 +129,9 @@ public sealed class LiveView : IStatusDisplay
         }
     }
 
-    public void Dispose() => _findings.Dispose();
+    public void Dispose()
+    {
+        _findings.Dispose();
+        Logging.LiveViewLog.Shared.Release();
+    }
 }
