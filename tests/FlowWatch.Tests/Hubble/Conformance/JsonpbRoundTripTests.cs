@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlowWatch.Api;
@@ -28,6 +29,10 @@ public sealed class JsonpbRoundTripTests(ITestOutputHelper output) : IDisposable
         var sim = new SimulatorHost(new SimulatorOptions
         {
             Listen = "127.0.0.1:0", Nodes = 5, FlowsPerSecond = 400, BufferSize = 1 << 20, Scenarios = ScenarioSet.All, Seed = 7,
+            // Sorted: this test proves the export byte for byte, and a served replay's store holds the flows in the
+            // order replay's reorder stage released them, which for a Relay-shaped live stream differs legitimately from
+            // the live store's arrival order. Relay-shaped streams' findings are RelayShapedStreamTests' to prove.
+            Shapes = TrafficShapes.None,
         });
         await sim.StartAsync();
         var simStopped = false;
@@ -42,14 +47,16 @@ public sealed class JsonpbRoundTripTests(ITestOutputHelper output) : IDisposable
             await sim.DisposeAsync();
             simStopped = true;
             await Until(async () => (await http.GetAsync("/readyz")).StatusCode == System.Net.HttpStatusCode.ServiceUnavailable, "the watch to see the simulator gone");
-            // What was queued when the stream ended is processed in moments: wait until the store stops growing.
+            // What was queued when the stream ended goes on within the allowed lateness (2 s): the reorder stage holds a
+            // lagging node's flows until event time, following the wall clock once the stream is idle, passes them. So
+            // the store has settled only when it has not grown for longer than that, not between two quick reads.
             long before = -1;
+            var unchanged = Stopwatch.StartNew();
             await Until(async () =>
             {
                 var now = (await http.GetFromJsonAsync<FlowsResponse>("/api/v1/flows?limit=1", ApiJson.Options))!.Retained;
-                var settled = now == before;
-                before = now;
-                return settled;
+                if (now != before) { before = now; unchanged.Restart(); }
+                return unchanged.Elapsed > TimeSpan.FromSeconds(3.5);
             }, "the store to stop growing");
 
             var export = Path.Combine(_dir, "export.jsonl");
