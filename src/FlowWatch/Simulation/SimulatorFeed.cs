@@ -32,11 +32,16 @@ public sealed class SimulatorFeed : BackgroundService
     public long LagSkips => Interlocked.Read(ref _skips);
     public long LostEventsInjected => Interlocked.Read(ref _lostInjected);
 
+    /// <summary>Completes once the generator has read its start time: a test holding the clock advances it only after this.</summary>
+    public Task Started => _started.Task;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var stream = _generator.Start(_time.GetUtcNow());
         var batch = new List<GetFlowsResponse>(1024);
         var last = _time.GetUtcNow();
+        _started.TrySetResult();
         using var timer = new PeriodicTimer(_options.Tick, _time);
         do
         {

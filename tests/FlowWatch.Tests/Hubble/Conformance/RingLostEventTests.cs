@@ -124,8 +124,11 @@ public sealed partial class RingLostEventTests(ITestOutputHelper output)
             Shapes = TrafficShapes.None,
         }, time: time);
         await sim.StartAsync();
-        time.Advance(TimeSpan.FromSeconds(1.5));
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // The generator reads its start time on its own thread (BackgroundService): advancing before it has would start it
+        // after the step, and the held clock would never give it a flow (the ring stayed empty under a busy CI machine).
+        await sim.Feed.Started.WaitAsync(deadline.Token);
+        time.Advance(TimeSpan.FromSeconds(1.5));
         await sim.Ring.WaitForAsync(1_000, deadline.Token);
         return sim;
     }
