@@ -35,6 +35,7 @@ public static class Program
             await Console.Error.WriteLineAsync($"flowwatch: unknown command '{name}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}. Run 'flowwatch --help'.");
             return 1;
         }
+        KeepThreadPoolThreadsAtHand();
         using var shutdown = new ShutdownSignal();
         try
         {
@@ -55,6 +56,21 @@ public static class Program
             await Console.Error.WriteLineAsync($"flowwatch {name}: failed while stopping: {e}");
             return 1;
         }
+        finally
+        {
+            Hosting.StopTrace.Mark("command returned");
+            Hosting.StopTrace.Report();
+        }
+    }
+
+    /// <summary>Lets the thread pool start a few more threads at once, without its half-second wait per thread.</summary>
+    /// <remarks>A detector stuck on a flow holds a pool thread (the pump's), and on 2 cores the pool has 2 before it starts
+    /// adding one every half second: a stop then waited 200-500 ms for a thread to run its timers and continuations on
+    /// (seen with FLOWWATCH_STOP_TRACE under load). Threads are only made when work waits, and idle ones retire.</remarks>
+    private static void KeepThreadPoolThreadsAtHand()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 8), io);
     }
 
     private static string Usage() =>

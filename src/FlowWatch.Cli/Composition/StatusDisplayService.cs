@@ -12,6 +12,7 @@ public sealed class StatusDisplayService(IStatusDisplay display, TimeSpan every)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         display.WriteFinal();
+        FlowWatch.Hosting.StopTrace.Mark("status: final line written");
     }
 
     public override void Dispose()

@@ -67,7 +67,11 @@ public static class WatcherHost
         finally
         {
             var console = host.Services.GetRequiredService<WatcherConsole>();
-            try { await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false); }
+            try
+            {
+                await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false);
+                StopTrace.Mark("host: disposed");
+            }
             catch (Exception e)
             {
                 console.Warn($"failed while closing down: {Describe(e)}");
@@ -87,7 +91,11 @@ public static class WatcherHost
         try { await host.StartAsync(ct).ConfigureAwait(false); }
         catch (ListenException e) { throw new UsageException($"option '--listen': {e.Message}"); }
         var console = host.Services.GetRequiredService<WatcherConsole>();
-        try { await host.WaitForShutdownAsync(ct).ConfigureAwait(false); }
+        try
+        {
+            await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            StopTrace.Mark("host: stopped");
+        }
         catch (Exception e)
         {
             // The host stops every service even when one throws, then throws itself; the checkpoint may be what failed.

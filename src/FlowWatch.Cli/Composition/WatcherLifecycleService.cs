@@ -46,6 +46,7 @@ public sealed class WatcherLifecycleService(FlowWatchRuntime runtime, WatcherCon
         _atDeadline?.Dispose();
         var saved = checkpoint.SavedAtStop ? $"; checkpoint written to {runtime.Checkpoints!.Path}" : "";
         var busy = pump.LeftBusy ? " (the pipeline was still busy with a slow detector or a burst of timers: what it had not finished is read again on resume)" : "";
+        StopTrace.Mark("lifecycle: last line");
         console.Say($"flowwatch: stopped after {runtime.Pipeline.Stats.Flows:N0} flows{busy}; {runtime.Pipeline.Book.OpenFindings.Count} findings open{saved}");
         return Task.CompletedTask;
     }

@@ -97,8 +97,11 @@ public sealed class HttpEndpoint : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        StopTrace.Mark("http: closing");
         using var stop = new CancellationTokenSource(CloseGrace);
         try { await _app.StopAsync(stop.Token).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        StopTrace.Mark("http: stopped");
         await _app.DisposeAsync().ConfigureAwait(false);
+        StopTrace.Mark("http: disposed");
     }
 }

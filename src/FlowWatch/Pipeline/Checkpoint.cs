@@ -24,7 +24,7 @@ public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<st
         try
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
-                JsonSerializer.Serialize(stream, this, Json);
+                Serialize(stream);
             File.Move(temp, path, overwrite: true);
         }
         catch
@@ -34,6 +34,27 @@ public sealed record Checkpoint(DateTimeOffset WrittenAt, IReadOnlyDictionary<st
             throw;
         }
     }
+
+    /// <summary>Writes this checkpoint's JSON to <paramref name="stream"/>.</summary>
+    public void Serialize(Stream stream) => JsonSerializer.Serialize(stream, this, Json);
+
+    /// <summary>Serializes a checkpoint shaped like a real one (a source, its ids and span, an open finding) to nowhere, once,
+    /// so the write at shutdown does not pay for building the serializer's metadata and compiling its code.</summary>
+    /// <remarks>Measured with FLOWWATCH_STOP_TRACE: the first write of a process cost about 120 ms of CPU and 350 compiled
+    /// methods, a third of the whole stop; a later one costs under a millisecond. On a loaded machine that CPU is wall time
+    /// inside the one second a stop has.</remarks>
+    public static void Prepare()
+    {
+        if (Interlocked.Exchange(ref _prepared, 1) == 1) return;
+        var now = DateTimeOffset.UtcNow;
+        var finding = new Finding("prepare", FindingKind.DnsDrops, Severity.Warning, FindingState.Open, new FindingSubject("ns", "workload"),
+            new Dictionary<string, long> { ["flows"] = 1 }, now, now, "", [""]) { Cluster = "prepare" };
+        var sample = new Checkpoint(now, new Dictionary<string, long> { ["source"] = 1 }, [finding],
+            new Dictionary<string, IReadOnlyList<string>> { ["source"] = ["id"] }, new Dictionary<string, ResumeSpan> { ["source"] = new(1, "") });
+        JsonSerializer.Serialize(Stream.Null, sample, Json);
+    }
+
+    private static int _prepared;
 
     private static string TempPrefix(string path) => $".{Path.GetFileName(path)}.";
 

@@ -71,23 +71,37 @@ public sealed class CheckpointKeeper
     {
         lock (_saving)
         {
-            var sources = new Dictionary<string, long>(StringComparer.Ordinal);
-            var newestIds = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-            var resume = new Dictionary<string, ResumeSpan>(StringComparer.Ordinal);
-            var keys = Sources;
-            foreach (var source in keys)
-            {
-                var point = keys.Count == 1 ? _tracker.Snapshot() : _tracker.Snapshot(source);
-                // Nothing processed yet this run: keep the old resume point rather than forget it.
-                if (point.NewestNanos == 0 && ResumePoint(source, _formerly.GetValueOrDefault(source)) is { } previous) point = previous;
-                if (point.NewestNanos <= 0) continue;
-                sources[source] = point.NewestNanos;
-                newestIds[source] = point.Ids;
-                resume[source] = new ResumeSpan(point.SinceNanos, FlowIdHash.Pack(point.Seen));
-            }
-            new Checkpoint(DateTimeOffset.UtcNow, sources, _openFindings(), newestIds, resume).Save(Path);
+            Current().Save(Path);
             Interlocked.Increment(ref _saves);
         }
+    }
+
+    /// <summary>Goes through a save once without writing anything, so the write at shutdown (the graceful one, or the
+    /// backstop's at the deadline) runs code that is already compiled, with the serializer's metadata built.</summary>
+    public void Prepare()
+    {
+        Checkpoint.Prepare();
+        lock (_saving) Current().Serialize(Stream.Null);
+    }
+
+    // Called under _saving.
+    private Checkpoint Current()
+    {
+        var sources = new Dictionary<string, long>(StringComparer.Ordinal);
+        var newestIds = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var resume = new Dictionary<string, ResumeSpan>(StringComparer.Ordinal);
+        var keys = Sources;
+        foreach (var source in keys)
+        {
+            var point = keys.Count == 1 ? _tracker.Snapshot() : _tracker.Snapshot(source);
+            // Nothing processed yet this run: keep the old resume point rather than forget it.
+            if (point.NewestNanos == 0 && ResumePoint(source, _formerly.GetValueOrDefault(source)) is { } previous) point = previous;
+            if (point.NewestNanos <= 0) continue;
+            sources[source] = point.NewestNanos;
+            newestIds[source] = point.Ids;
+            resume[source] = new ResumeSpan(point.SinceNanos, FlowIdHash.Pack(point.Seen));
+        }
+        return new Checkpoint(DateTimeOffset.UtcNow, sources, _openFindings(), newestIds, resume);
     }
 
     /// <summary>Saves every <paramref name="every"/> until cancelled; a failed write is reported and retried next time.</summary>

@@ -35,6 +35,7 @@ public sealed class ReplayRunner(FlowPipeline pipeline, FlowFileReader reader, i
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using (ct.Register(() => stopped.TrySetResult()))
             if (await Task.WhenAny(run, stopped.Task).ConfigureAwait(false) == run) return await run.ConfigureAwait(false);
+        Hosting.StopTrace.Mark("replay: cancelled");
         if (await Task.WhenAny(run, Task.Delay(StopGrace, CancellationToken.None)).ConfigureAwait(false) == run) return await run.ConfigureAwait(false);
         throw new OperationCanceledException("stopped with a flow still being processed", ct);
     }

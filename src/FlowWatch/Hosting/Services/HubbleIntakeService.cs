@@ -11,4 +11,11 @@ public sealed class HubbleIntakeService(HubbleStreamSource source) : BackgroundS
     public HubbleStreamSource Source { get; } = source;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Source.RunAsync(stoppingToken);
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        StopTrace.Mark("hubble intake: stopping");
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        StopTrace.Mark("hubble intake: stopped");
+    }
 }

@@ -36,6 +36,7 @@ public sealed class PipelinePumpService(FlowWatchRuntime runtime, PipelineHostOp
         _stopBegan = System.Diagnostics.Stopwatch.GetTimestamp();
         runtime.Intake.Complete();
         _drain.CancelAfter(options.DrainTimeout);
+        StopTrace.Mark("pump: drain began");
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -48,10 +49,12 @@ public sealed class PipelinePumpService(FlowWatchRuntime runtime, PipelineHostOp
         if (await Task.WhenAny(stop, busy).ConfigureAwait(false) == stop)
         {
             await stop.ConfigureAwait(false);
+            StopTrace.Mark("pump: drained");
             return;
         }
         // Said in the host's last line (a log line now could be printed after it: the console logger writes from its own thread).
         LeftBusy = true;
+        StopTrace.Mark("pump: left busy");
     }
 
     public override void Dispose()
