@@ -114,12 +114,23 @@ public sealed class CheckpointRestartTests(ITestOutputHelper output) : IDisposab
         var unprocessed = span.Where(e => !counter.Counts.ContainsKey(e.Message.Flow.Uuid)).ToList();
         var missing = ResumeCoverage.NotCovered(FlowWatch.Pipeline.Checkpoint.Load(checkpoint)!, target, unprocessed);
         var twice = counter.Counts.Where(kv => kv.Value > 1).ToList();
-        Assert.True(missing.Count == 0, $"{missing.Count} of {span.Count:N0} buffered flows never processed (gap), e.g. {string.Join(", ", missing.Take(3).Select(e => e.Message.Flow.Uuid))}");
+        Assert.True(missing.Count == 0, $"{missing.Count} of {span.Count:N0} buffered flows never processed (gap), e.g. {string.Join(", ", missing.Take(3).Select(e => e.Message.Flow.Uuid))}; " +
+            Where(missing, ring, saved, target, processed1));
         Assert.True(twice.Count == 0, $"{twice.Count} flows processed twice, e.g. {string.Join(", ", twice.Take(3).Select(kv => kv.Key))}");
         var outside = counter.Counts.Count - (span.Count - unprocessed.Count) - before.Count;
         Assert.True(outside == 0, $"{outside} flows processed that are not in the ring span");
         output.WriteLine($"restart: run #1 {processed1:N0} flows, run #2 {second.Pipeline.Stats.Flows:N0}; {span.Count:N0} buffered flows across both, " +
                          $"{resumeTarget - downAt:N0} appended while down; lost 0, processed twice 0, {unprocessed.Count} left for a next run by the checkpoint, {before.Count} delivered before run #1 began sent by the resume; finding {finding.Id} first seen {finding.FirstSeen:O} kept");
+    }
+
+    // Where the lost flows sit, so a failure says which stop (or resume) lost them: their place in the ring, their node, and how far
+    // before the checkpoint's resume span they are stamped.
+    private static string Where(List<FlowRing.Entry> missing, List<FlowRing.Entry> ring, FlowWatch.Pipeline.Checkpoint afterRun1, string source, long processed1)
+    {
+        var index = ring.Select((e, i) => (e, i)).ToDictionary(p => p.e.Message.Flow.Uuid, p => p.i);
+        var since = afterRun1.Resume?.GetValueOrDefault(source)?.SinceNanos;
+        return $"run #1 processed {processed1:N0}; run #1's resume span from {since}; lost: " + string.Join("; ", missing.Take(8).Select(e =>
+            $"ring #{index[e.Message.Flow.Uuid]} node {e.Message.Flow.NodeName} stamped {(since is { } s ? $"{(e.TimeNanos - s) / 1e6:F0} ms after run #1's span start" : "?")}"));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
