@@ -2,34 +2,48 @@ namespace FlowWatch.Flows;
 
 /// <summary>Flow records for reuse, so a steady stream allocates no record per flow: decoders rent, the pipeline returns.</summary>
 /// <remarks>
-/// Bounded: it keeps at most <see cref="Capacity"/> free records; a return past that leaves the record to the GC
-/// (counted in <see cref="Discarded"/>), and a rent from an empty pool makes a new one (<see cref="Created"/>). Records
-/// held elsewhere (the reorder stage, the intake queue) are not the pool's: it only ever holds records nobody else does.
-/// A record returned twice, or one that was never rented, is refused and counted in <see cref="Refused"/>: that is a
-/// holder bug, and reusing such a record would hand one flow's fields to two readers. Thread-safe: a source's thread
-/// rents while the pipeline's returns.
+/// Bounded: it keeps at most <see cref="Capacity"/> free records, or, when made with a larger <c>maxCapacity</c>, as many
+/// as were ever out on rent at once (up to that maximum). A stream whose reorder stage fills and drains (a Relay's lagging
+/// node: a hundred thousand records held, then let go) then reuses on the next swing the records the last one needed,
+/// where a fixed free list would leave most of them to the GC and make them anew; the memory that costs is the peak the
+/// holders' own bounds already allowed. A return past the limit leaves the record to the GC (counted in
+/// <see cref="Discarded"/>), and a rent from an empty pool makes a new one (<see cref="Created"/>). Records held elsewhere
+/// (the reorder stage, the intake queue) are not the pool's: it only ever holds records nobody else does. A record
+/// returned twice, or one that was never rented, is refused and counted in <see cref="Refused"/>: that is a holder bug,
+/// and reusing such a record would hand one flow's fields to two readers. Thread-safe: a source's thread rents while the
+/// pipeline's returns.
 /// </remarks>
 public sealed class FlowRecordPool
 {
     /// <summary>Free records kept by default: about 2 MB, several times what a pipeline turns over between two rents.</summary>
     public const int DefaultCapacity = 8192;
 
-    private readonly FlowRecord[] _free;
+    private FlowRecord[] _free;
     private readonly Lock _gate = new();
     private readonly bool _poison;
     private int _count;
+    private long _outstanding, _peakOutstanding;
     private long _created, _reused, _returned, _discarded, _refused;
 
+    /// <param name="capacity">Free records always kept.</param>
+    /// <param name="maxCapacity">Free records kept at most, when more than <paramref name="capacity"/> were once out at the
+    /// same time (default: <paramref name="capacity"/>, a fixed free list).</param>
     /// <param name="poisonReturned">Fill returned records with impossible values (tests): a holder that reads a record after
     /// it went back then sees garbage instead of a plausible flow, so a differential test catches it.</param>
-    public FlowRecordPool(int capacity = DefaultCapacity, bool poisonReturned = false)
+    public FlowRecordPool(int capacity = DefaultCapacity, bool poisonReturned = false, int maxCapacity = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCapacity);
         _free = new FlowRecord[capacity];
+        Capacity = capacity;
+        MaxCapacity = Math.Max(capacity, maxCapacity);
         _poison = poisonReturned;
     }
 
-    public int Capacity => _free.Length;
+    /// <summary>Free records always kept.</summary>
+    public int Capacity { get; }
+    /// <summary>Free records kept at most (see the remarks).</summary>
+    public int MaxCapacity { get; }
 
     /// <summary>Records made because the pool was empty.</summary>
     public long Created => Interlocked.Read(ref _created);
@@ -43,6 +57,8 @@ public sealed class FlowRecordPool
     public long Refused => Interlocked.Read(ref _refused);
     /// <summary>Records rented and not (yet) returned: held by queues, the reorder stage, or dropped by a holder.</summary>
     public long Outstanding => Created + Reused - Returned;
+    /// <summary>The most records that were out on rent at once.</summary>
+    public long PeakOutstanding { get { lock (_gate) return _peakOutstanding; } }
 
     public int FreeCount { get { lock (_gate) return _count; } }
 
@@ -57,6 +73,7 @@ public sealed class FlowRecordPool
                 record = _free[--_count];
                 _free[_count] = null!;
             }
+            if (++_outstanding > _peakOutstanding) _peakOutstanding = _outstanding;
         }
         if (record is null)
         {
@@ -86,8 +103,10 @@ public sealed class FlowRecordPool
         else record.Clear();
         lock (_gate)
         {
-            if (_count < _free.Length)
+            _outstanding--;
+            if (_count < Math.Min(MaxCapacity, Math.Max(Capacity, _peakOutstanding)))
             {
+                if (_count == _free.Length) Array.Resize(ref _free, (int)Math.Min(MaxCapacity, Math.Max(16, 2L * _free.Length)));
                 _free[_count++] = record;
                 return true;
             }

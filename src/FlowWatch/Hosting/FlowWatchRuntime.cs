@@ -91,7 +91,10 @@ public sealed class FlowWatchRuntime : IAsyncDisposable
         Pipeline = new FlowPipeline(running, MetricFactory, Sinks, options.EventTime) { DetectorLog = loggerFactory.CreateLogger("FlowWatch.Detectors") };
         Pipeline.Book.Cluster = options.Cluster;
         Pipeline.Book.Attribute = Attribution.Of;
-        if (Pipeline.ReturnsRecords) Records = new Flows.FlowRecordPool();
+        // The free list may grow to what the reorder stage and the intake queue can hold at once: those records exist at their
+        // peak anyway, and keeping them spares the GC a Relay's every lag swing.
+        if (Pipeline.ReturnsRecords)
+            Records = new Flows.FlowRecordPool(maxCapacity: options.EventTime.ReorderCapacity + options.IntakeCapacity);
         if (Checkpoints?.Loaded is { } restored) Pipeline.Book.Restore(restored.OpenFindings);
         Intake = new FlowIntake(Pipeline, options.IntakeCapacity);
         Admission = new QueryAdmission(options.Queries, MetricFactory);

@@ -33,9 +33,6 @@ public sealed class ResumeWindow
     /// <summary>Event time (ns since the epoch) of the newest flow accepted; 0 before the first.</summary>
     public long NewestNanos { get; private set; }
 
-    /// <summary>Event time of the oldest flow accepted: resuming never reaches before it, since the first stream followed from "now".</summary>
-    public long OldestNanos { get; private set; } = long.MaxValue;
-
     /// <summary>Ids forgotten because the window held <c>capacity</c> of them (the overlap is then only partly de-duplicated).</summary>
     public long Forgotten { get; private set; }
 
@@ -50,8 +47,12 @@ public sealed class ResumeWindow
     // Whole 100 ns ticks, as a DateTimeOffset carries them: every id at or after the horizon is kept, so every flow
     // a resumed stream can resend is recognised.
     // While a checkpoint's flows are being matched, a reconnect goes back to the checkpoint's resume point again.
-    private long Horizon => Math.Min(_processed is null ? long.MaxValue : _startAfter,
-        Math.Max(Math.Min(OldestNanos, NewestNanos), Math.Max(0, NewestNanos - _overlapNanos))) / 100 * 100;
+    // Not held at the oldest flow accepted: the first stream followed from "now", but a lagging node's flows delivered after
+    // that are stamped up to its lag before the first one received, and a resume from the oldest would skip those not yet
+    // received. Flows the Relay had delivered before the first stream began may come with them, once each (never seen).
+    // Never before a checkpoint's start: flows older than that are dropped whatever comes.
+    private long Horizon => Math.Max(_startAfter,
+        Math.Min(_processed is null ? long.MaxValue : _startAfter, Math.Max(0, NewestNanos - _overlapNanos))) / 100 * 100;
 
     /// <summary>
     /// Resumes where an earlier FlowWatch stopped (its checkpoint): the first request asks for flows since
@@ -77,7 +78,6 @@ public sealed class ResumeWindow
         if (point.NewestNanos <= 0) return;
         var since = Math.Clamp(point.SinceNanos, 1, point.NewestNanos);
         NewestNanos = point.NewestNanos;
-        OldestNanos = since;
         _startAfter = since;
         _replayUntil = point.NewestNanos;
         foreach (var id in point.Ids)
@@ -107,7 +107,6 @@ public sealed class ResumeWindow
             _order.Enqueue((flow.TimeNanos, flow.Uuid));
         }
         if (flow.TimeNanos > NewestNanos) NewestNanos = flow.TimeNanos;
-        if (flow.TimeNanos < OldestNanos) OldestNanos = flow.TimeNanos;
         if (_processed is not null && NewestNanos > _processedUntil) _processed = null;
         Trim();
         return true;

@@ -3,8 +3,9 @@ namespace FlowWatch.Pipeline;
 /// <summary>Where one flow source resumes after a restart, and which of the resent flows were processed already.</summary>
 /// <param name="NewestNanos">Event time of the newest flow processed (Unix ns; 0 for none).</param>
 /// <param name="Ids">Ids of the flows processed at exactly <paramref name="NewestNanos"/> (what checkpoints before the resume span kept).</param>
-/// <param name="SinceNanos">Where the resumed stream starts: the newest processed minus the allowed lateness, never before the
-/// oldest flow processed; equal to <paramref name="NewestNanos"/> for a checkpoint written before the resume span existed.</param>
+/// <param name="SinceNanos">Where the resumed stream starts: the newest processed minus the allowed lateness (even when that is
+/// before the run's first flow: a lagging node's flows delivered after it began are stamped up to that much earlier); equal to
+/// <paramref name="NewestNanos"/> for a checkpoint written before the resume span existed.</param>
 /// <param name="Seen"><see cref="FlowIdHash"/> of every flow with an id processed at or after <paramref name="SinceNanos"/> (bounded).</param>
 public sealed record ResumePoint(long NewestNanos, IReadOnlyList<string> Ids, long SinceNanos, IReadOnlyList<ulong> Seen)
 {

@@ -54,7 +54,6 @@ public sealed class ResumeTracker : IFlowSink
         public readonly List<Uuid128> IdsAtNewest = [];
         public readonly List<string> TextIdsAtNewest = [];
         public long Newest;
-        public long Oldest = long.MaxValue;
         public long Forgotten;
         // Processed flows' (time, id hash) in processing order, oldest first; a ring that grows up to the capacity.
         private (long Time, ulong Hash)[] _ring = new (long, ulong)[64];
@@ -106,7 +105,6 @@ public sealed class ResumeTracker : IFlowSink
         lock (point.Gate)
         {
             if (t > point.Newest) { point.Newest = t; point.IdsAtNewest.Clear(); point.TextIdsAtNewest.Clear(); }
-            if (t < point.Oldest) point.Oldest = t;
             if (!flow.HasUuid) return;
             if (t == point.Newest && point.IdsAtNewest.Count + point.TextIdsAtNewest.Count < MaxIdsAtNewest)
             {
@@ -145,8 +143,9 @@ public sealed class ResumeTracker : IFlowSink
         lock (point.Gate)
         {
             if (point.Newest == 0) return ResumePoint.None;
-            // Never before this run's first flow: flows older than that were not this run's to process.
-            var since = Math.Max(Math.Min(point.Oldest, point.Newest), point.Newest - _latenessNanos);
+            // Not held at this run's oldest flow: a lagging node's flows delivered after the run began are stamped up to the
+            // allowed lateness before it, and those still on their way when it stopped must be sent again.
+            var since = Math.Max(1, point.Newest - _latenessNanos);
             return new ResumePoint(point.Newest, [.. point.IdsAtNewest.Select(id => id.ToString()), .. point.TextIdsAtNewest], since, point.Since(since));
         }
     }

@@ -64,6 +64,27 @@ public sealed class FlowRecordPoolTests
     }
 
     [Fact]
+    public void AGrowingPool_KeepsWhatItsPeakNeeded_UpToItsMaximum_SoTheNextSwingMakesNone()
+    {
+        var pool = new FlowRecordPool(capacity: 2, maxCapacity: 4);
+        var decoder = new FlowWireDecoder { Records = pool };
+        var message = OneMessage();
+        // A reorder stage's swing: five held at once, then all let go.
+        var held = Enumerable.Range(0, 5).Select(_ => decoder.Decode(message).Flow!).ToList();
+        Assert.Equal(5, pool.PeakOutstanding);
+        foreach (var r in held) Assert.True(pool.Return(r));
+        Assert.Equal(4, pool.FreeCount);
+        Assert.Equal(1, pool.Discarded);
+        // The next swing of four is served from the pool alone.
+        held = Enumerable.Range(0, 4).Select(_ => decoder.Decode(message).Flow!).ToList();
+        Assert.Equal(5, pool.Created);
+        Assert.Equal(4, pool.Reused);
+        foreach (var r in held) Assert.True(pool.Return(r));
+        Assert.Equal(4, pool.FreeCount);
+        Assert.Equal(1, pool.Discarded);
+    }
+
+    [Fact]
     public void AReusedRecord_HoldsOnlyTheNewFlow()
     {
         var pool = new FlowRecordPool();

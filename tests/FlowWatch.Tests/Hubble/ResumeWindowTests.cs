@@ -46,12 +46,20 @@ public sealed class ResumeWindowTests
     }
 
     [Fact]
-    public void Since_NeverReachesBeforeTheOldestFlowAccepted()
+    public void Since_ReachesBeforeTheOldestFlowAccepted_SoALaggingNodesFlowsDeliveredAfterTheStartAreNotSkipped()
     {
+        // The first stream followed from "now" and began with a fast node's flow; a node lagging 1.2 s had flows on their way,
+        // stamped before it, when the stream broke.
         var w = new ResumeWindow(TimeSpan.FromSeconds(2), 1000);
-        w.Accept(Flow("a", Second));
-        w.Accept(Flow("b", Second + 500_000_000));
-        Assert.Equal(DateTimeOffset.UnixEpoch.AddTicks((T0 + Second) / 100), w.Since);
+        Assert.True(w.Accept(Flow("fast-1", Second)));
+        Assert.True(w.Accept(Flow("lagging-1", Second - 200_000_000)));
+        Assert.True(w.Accept(Flow("fast-2", Second + 500_000_000)));
+        Assert.Equal(DateTimeOffset.UnixEpoch.AddTicks((T0 + Second + 500_000_000 - 2 * Second) / 100), w.Since);
+        w.Reconnecting();
+        // The resumed stream sends everything since then: the lagging node's flow not received yet is new, the rest are not.
+        Assert.True(w.Accept(Flow("lagging-2", Second - 100_000_000)), "a lagging node's flow stamped before the first flow received is not lost");
+        Assert.False(w.Accept(Flow("lagging-1", Second - 200_000_000)));
+        Assert.False(w.Accept(Flow("fast-1", Second)));
     }
 
     [Fact]
