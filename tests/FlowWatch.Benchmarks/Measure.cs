@@ -30,6 +30,7 @@ public static class Measure
             GC.WaitForPendingFinalizers();
             // Every thread's allocations (precise), not just this one's: timers or pools on other threads count too.
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
+            var own = GC.GetAllocatedBytesForCurrentThread();
             process.Refresh();
             var cpu = process.TotalProcessorTime;
             var watch = Stopwatch.StartNew();
@@ -38,6 +39,8 @@ public static class Measure
             process.Refresh();
             var cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
             offset += options.Flows;
+            var others = GC.GetTotalAllocatedBytes(precise: true) - allocated - (GC.GetAllocatedBytesForCurrentThread() - own);
+            if (others > options.Flows) Console.WriteLine($"# {name}: {others / (double)options.Flows:F1} B per flow allocated on other threads during the run");
             runs.Add((options.Flows / watch.Elapsed.TotalSeconds, (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)options.Flows, options.Flows / cpuSeconds));
         }
         var best = runs.MaxBy(r => r.Rate);

@@ -39,7 +39,7 @@ var steady = FlowWatch.Store.FlowStoreOptions.Default.Capacity + 400_000L;
 foreach (var input in inputs)
 {
     Console.WriteLine($"# input {input.Name}: {input.Messages.Count:N0} distinct messages, {input.AverageBytes:F0} bytes each on average, {options.Flows:N0} flows per measurement, {options.Repeats} runs");
-    Console.WriteLine($"# load average {Machine.LoadAverage()}");
+    Console.WriteLine($"# load average {Machine.LoadAverage()}; shared string pool {FlowWatch.Flows.StringPool.Shared.Count:N0} entries, {FlowWatch.Flows.StringPool.Shared.Overflow:N0} overflowed; label-set pool {FlowWatch.Flows.EndpointLabels.PoolOverflow:N0} overflowed");
     var baseline = Measure.Run($"{input.Name}.baseline_generated_parser", options, input, Contenders.GeneratedParser);
     Measure.Run($"{input.Name}.wire_decoder_only", options, input, Contenders.WireDecoderOnly);
     var full = Measure.Run($"{input.Name}.flowwatch_full_pipeline", options, input, Contenders.FullPipeline, steady);
