@@ -56,7 +56,7 @@ public sealed class FlowRecordPool
     /// <summary>Returns refused: the record was already back, or was not rented from this pool.</summary>
     public long Refused => Interlocked.Read(ref _refused);
     /// <summary>Records rented and not (yet) returned: held by queues, the reorder stage, or dropped by a holder.</summary>
-    public long Outstanding => Created + Reused - Returned;
+    public long Outstanding { get { lock (_gate) return _outstanding; } }
     /// <summary>The most records that were out on rent at once.</summary>
     public long PeakOutstanding { get { lock (_gate) return _peakOutstanding; } }
 
