@@ -17,7 +17,7 @@ public static class FlowViews
         f.ObservationPoint == ObservationPoint.Unknown ? null : ObservationPointName(f.ObservationPoint),
         L7(f), Summary(f));
 
-    public static string Name<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+    public static string Name<T>(T value) where T : struct, Enum => LowerNames<T>.Of(value);
 
     private static EndpointView Side(StoredEndpoint e)
     {
@@ -38,13 +38,36 @@ public static class FlowViews
         _ => null,
     };
 
-    public static string? Flags(TcpFlags flags)
+    /// <summary>Every combination of the nine TCP flags, spelled once: an answer of 10,000 flows would otherwise build each anew.</summary>
+    private static readonly string?[] FlagText = BuildFlagText();
+
+    private static readonly string[] TcpSummaryText = FlagText.Select(t => t is null ? "TCP" : $"TCP Flags: {t}").ToArray();
+
+    public static string? Flags(TcpFlags flags) => (int)flags < FlagText.Length ? FlagText[(int)flags] : SpellFlags(flags);
+
+    private static string?[] BuildFlagText()
+    {
+        var all = Enum.GetValues<TcpFlags>().Aggregate(0, (a, f) => a | (int)f);
+        var text = new string?[all + 1];
+        for (var v = 0; v <= all; v++) text[v] = SpellFlags((TcpFlags)v);
+        return text;
+    }
+
+    private static string? SpellFlags(TcpFlags flags)
     {
         if (flags == TcpFlags.None) return null;
         var names = new List<string>(4);
         foreach (var flag in Enum.GetValues<TcpFlags>())
             if (flag != TcpFlags.None && flags.HasFlag(flag)) names.Add(flag.ToString().ToUpperInvariant());
         return string.Join(", ", names);
+    }
+
+    /// <summary>The lower-case names of an enum's declared values, spelled once; other values are spelled each time.</summary>
+    private static class LowerNames<T> where T : struct, Enum
+    {
+        private static readonly Dictionary<T, string> Names = Enum.GetValues<T>().Distinct().ToDictionary(v => v, v => v.ToString().ToLowerInvariant());
+
+        public static string Of(T value) => Names.TryGetValue(value, out var name) ? name : value.ToString().ToLowerInvariant();
     }
 
     private static string ObservationPointName(ObservationPoint p) => p switch
@@ -73,7 +96,7 @@ public static class FlowViews
         }
         return f.Protocol switch
         {
-            L4Protocol.Tcp => Flags(f.TcpFlags) is { } flags ? $"TCP Flags: {flags}" : "TCP",
+            L4Protocol.Tcp => (int)f.TcpFlags < TcpSummaryText.Length ? TcpSummaryText[(int)f.TcpFlags] : $"TCP Flags: {Flags(f.TcpFlags)}",
             L4Protocol.Udp => "UDP",
             L4Protocol.Icmpv4 => $"ICMPv4 type {f.IcmpType} code {f.IcmpCode}",
             L4Protocol.Icmpv6 => $"ICMPv6 type {f.IcmpType} code {f.IcmpCode}",

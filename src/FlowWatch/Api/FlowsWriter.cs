@@ -20,13 +20,18 @@ internal static class FlowsWriter
         json.WriteStartObject();
         json.WriteString("cluster", cluster);
         json.WriteStartArray("flows");
+        // Counted from the bytes written, not BytesPending: the writer hands its buffer to the body each time it grows
+        // (every few KB), so BytesPending never reaches the threshold and a whole answer would wait in Kestrel's buffers
+        // (about 8 MB for 10,000 flows) without ever meeting the socket's backpressure.
+        long flushed = 0;
         foreach (var flow in page.Flows)
         {
             JsonSerializer.Serialize(json, FlowViews.From(flow), ApiJson.Options);
-            if (json.BytesPending >= FlushBytes)
+            if (json.BytesCommitted + json.BytesPending - flushed >= FlushBytes)
             {
                 await json.FlushAsync(ct).ConfigureAwait(false);
                 await body.FlushAsync(ct).ConfigureAwait(false);
+                flushed = json.BytesCommitted;
             }
         }
         json.WriteEndArray();

@@ -33,7 +33,8 @@ internal static class HubbleLinesWriter
         h[RetainedHeader] = retained.ToString(CultureInfo.InvariantCulture);
         h[TruncatedHeader] = page.Truncated ? "true" : "false";
         if (page.NextCursor is { } next) h[NextCursorHeader] = next.ToString(CultureInfo.InvariantCulture);
-        if (page.Flows.Count > 0) h[LastIdHeader] = page.Flows.Max(f => f.Seq).ToString(CultureInfo.InvariantCulture);
+        // A page is ordered one way or the other, so its newest flow is at one end.
+        if (page.Flows.Count > 0) h[LastIdHeader] = Math.Max(page.Flows[0].Seq, page.Flows[^1].Seq).ToString(CultureInfo.InvariantCulture);
         var sb = new StringBuilder(64 * 1024);
         // The store answers newest first, except when following (after=), which comes oldest first already.
         var ascending = page.Flows.Count < 2 || page.Flows[0].Seq < page.Flows[^1].Seq;

@@ -82,6 +82,7 @@ public static class QueryApi
         FlowPage page;
         try { page = context.Store.Query(query, new ScanBudget(options.MaxScannedRows, options.MaxScanTime)); }
         finally { admission.EndScan(); }
+        using var written = page;
         if (format == FlowAnswerFormat.Api)
             await FlowsWriter.WriteAsync(http.Response, page, context.Store.Count, context.Cluster, http.RequestAborted).ConfigureAwait(false);
         else
@@ -119,7 +120,7 @@ public static class QueryApi
         }
         if (context.Store.KnowsPod(ns, pod)) knownBy.Add("store");
         if (knownBy.Count == 0) return NotFound($"no detector and no stored flow knows pod {ns}/{pod}", context);
-        var drops = context.Store.Query(new FlowQuery { Namespace = ns, Pod = pod, Verdict = FlowWatch.Flows.Verdict.Dropped, Limit = RecentDropsInHealth });
+        using var drops = context.Store.Query(new FlowQuery { Namespace = ns, Pod = pod, Verdict = FlowWatch.Flows.Verdict.Dropped, Limit = RecentDropsInHealth });
         var findings = context.Findings.All.Where(f => f.Subject.Namespace == ns && (f.Subject.Pod == pod || f.Subject.OtherPod == pod)).ToList();
         return Json(new PodHealthResponse(ns, pod, knownBy, sections, drops.Flows.Select(FlowViews.From).ToList(), findings, context.Cluster));
     }

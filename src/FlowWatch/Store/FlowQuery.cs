@@ -67,7 +67,11 @@ public sealed record FlowQuery
 /// <param name="Scanned">Entries compared (blocks skipped by their index are not counted).</param>
 /// <param name="Truncated">The scan budget ran out first: <paramref name="NextCursor"/> says where to go on
 /// (as <see cref="FlowQuery.Before"/>, or as <see cref="FlowQuery.After"/> when the query had one).</param>
-public sealed record FlowPage(IReadOnlyList<StoredFlow> Flows, long? NextCursor, long Latest, long Scanned, bool Truncated = false);
+/// <remarks>A page from the store resolves each flow when it is read; dispose it once written to give its buffer back (not disposing only costs the pool a buffer).</remarks>
+public sealed record FlowPage(IReadOnlyList<StoredFlow> Flows, long? NextCursor, long Latest, long Scanned, bool Truncated = false) : IDisposable
+{
+    public void Dispose() => (Flows as IDisposable)?.Dispose();
+}
 
 /// <summary>How much of the store one query may scan before it returns what it has: entries compared and time.</summary>
 public readonly record struct ScanBudget(long MaxRows, TimeSpan MaxTime)

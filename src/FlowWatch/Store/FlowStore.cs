@@ -230,15 +230,15 @@ public sealed class FlowStore : IFlowSink
     public FlowPage Query(FlowQuery query) => Query(query, ScanBudget.Unlimited);
 
     /// <summary>Runs a query within a scan budget; when it runs out, the page holds what was found, marked truncated, with a cursor to go on from.</summary>
+    /// <remarks>The page keeps copies of the compact entries and resolves a flow when it is read; disposing it returns its array to a pool.</remarks>
     public FlowPage Query(FlowQuery query, ScanBudget budget)
     {
         var limit = Math.Clamp(query.Limit, 1, FlowQuery.MaxLimit);
-        var results = new List<StoredFlow>(Math.Min(limit, 256));
         var head = Volatile.Read(ref _written);
         var matcher = Matcher.Resolve(query, _strings, _labelSets);
         var latest = head - 1;
-        if (matcher.MatchesNothing || head == 0) return new FlowPage(results, null, latest, 0);
-        var candidates = new List<(long Seq, CompactFlow Entry)>();
+        if (matcher.MatchesNothing || head == 0) return new FlowPage(new StoredFlowList(this, 0), null, latest, 0);
+        var results = new StoredFlowList(this, (int)Math.Min(limit, head));
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         bool Spent(long rows) => rows >= budget.MaxRows ||
             (budget.MaxTime != TimeSpan.MaxValue && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= budget.MaxTime);
@@ -251,10 +251,9 @@ public sealed class FlowStore : IFlowSink
                 if (Spent(scanned)) return new FlowPage(results, s - 1, latest, scanned, Truncated: true);
                 s = Math.Max(s, Volatile.Read(ref _written) - _capacity);
                 var end = Math.Min(head, s - s % FlowBlock.Size + FlowBlock.Size);
-                scanned += ScanBlock(s, end - 1, ascending: true, limit - results.Count, matcher, candidates);
-                var minValid = MinValid();
-                foreach (var (seq, entry) in candidates)
-                    if (seq >= minValid) results.Add(Materialize(seq, in entry));
+                var blockStart = results.Count;
+                scanned += ScanBlock(s, end - 1, ascending: true, limit, matcher, results);
+                results.DropStale(blockStart, MinValid());
                 s = end;
             }
             return new FlowPage(results, null, latest, scanned);
@@ -267,17 +266,13 @@ public sealed class FlowStore : IFlowSink
             if (top < oldest) break;
             if (Spent(scanned)) return new FlowPage(results, top + 1, latest, scanned, Truncated: true);
             var low = Math.Max(oldest, top - top % FlowBlock.Size);
-            scanned += ScanBlock(top, low, ascending: false, limit - results.Count, matcher, candidates);
-            var minValid = MinValid();
-            foreach (var (seq, entry) in candidates)
-            {
-                // Newest first: once one copy may be overwritten, so may every older one.
-                if (seq < minValid) { stale = true; break; }
-                results.Add(Materialize(seq, in entry));
-            }
+            var blockStart = results.Count;
+            scanned += ScanBlock(top, low, ascending: false, limit, matcher, results);
+            // Newest first: once one copy may be overwritten, so may every older one.
+            stale = results.DropStale(blockStart, MinValid());
             top = low - 1;
         }
-        long? next = results.Count == limit && results[^1].Seq > oldest ? results[^1].Seq : null;
+        long? next = results.Count == limit && results.SeqAt(results.Count - 1) > oldest ? results.SeqAt(results.Count - 1) : null;
         return new FlowPage(results, next, latest, scanned);
     }
 
@@ -290,10 +285,10 @@ public sealed class FlowStore : IFlowSink
         return Volatile.Read(ref _written);
     }
 
-    /// <summary>Copies the matching entries of one block, from <paramref name="from"/> to <paramref name="to"/> (same block), unless its index rules it out.</summary>
-    private long ScanBlock(long from, long to, bool ascending, int want, Matcher matcher, List<(long, CompactFlow)> candidates)
+    /// <summary>Copies the matching entries of one block, from <paramref name="from"/> to <paramref name="to"/> (same block), into
+    /// <paramref name="results"/> until it holds <paramref name="limit"/>, unless the block's index rules it out.</summary>
+    private long ScanBlock(long from, long to, bool ascending, int limit, Matcher matcher, StoredFlowList results)
     {
-        candidates.Clear();
         var block = Volatile.Read(ref _blocks[(int)(from % _slots) / FlowBlock.Size]);
         if (block is null) return 0;
         var blockStart = from - from % FlowBlock.Size;
@@ -306,13 +301,13 @@ public sealed class FlowStore : IFlowSink
             scanned++;
             var copy = block.Entries[(int)(seq % FlowBlock.Size)];
             if (!matcher.Matches(in copy, _endpoints)) continue;
-            candidates.Add((seq, copy));
-            if (candidates.Count >= want) break;
+            results.Add(seq, in copy);
+            if (results.Count >= limit) break;
         }
         return scanned;
     }
 
-    private StoredFlow Materialize(long seq, in CompactFlow e) => new(
+    internal StoredFlow Materialize(long seq, in CompactFlow e) => new(
         seq, e.TimeNanos, _strings[e.Node], e.Verdict, e.DropReason, e.Protocol, e.Kind,
         Side(e.SourceEndpoint, e.SourceIp, e.SourcePort, e.SourceService),
         Side(e.DestinationEndpoint, e.DestinationIp, e.DestinationPort, e.DestinationService),
