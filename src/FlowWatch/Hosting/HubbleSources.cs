@@ -42,7 +42,12 @@ public sealed class HubbleSources
                 ResumeOverlap = s.Options.ResumeOverlap > lateness ? s.Options.ResumeOverlap : lateness,
             }, s.Name, logger, runtime.Records)).ToList();
         // The Relay's node list tells the reorder stage which nodes to wait for, with or without Kubernetes.
-        foreach (var source in Sources) source.NodesChanged = runtime.Pipeline.AnnounceNodes;
+        // Each under its own key, the Origin its flows carry: two clusters may both have a node of the same name.
+        foreach (var source in Sources)
+        {
+            var origin = source.Key;
+            source.NodesChanged = (connected, notConnected) => runtime.Pipeline.AnnounceNodes(origin, connected, notConnected);
+        }
     }
 
     public IReadOnlyList<HubbleStreamSource> Sources { get; }

@@ -38,7 +38,7 @@ public sealed class FlowPipeline : IDisposable
     private readonly long _farPastNanos;
     private readonly long _futureNanos;
     private readonly ReorderBuffer _reorder;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<(IReadOnlyCollection<string> Connected, IReadOnlyCollection<string> NotConnected)> _announced = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Origin, IReadOnlyCollection<string> Connected, IReadOnlyCollection<string> NotConnected)> _announced = new();
     private EventTimeScheduler? _clock;
     private long _nowNanos;
 
@@ -189,15 +189,20 @@ public sealed class FlowPipeline : IDisposable
     /// Safe to call from any thread; applied on the pipeline's thread before the next flow. Bounded: past 64 pending
     /// announcements the oldest is dropped (a stuck pipeline has no use for them).
     /// </summary>
-    public void AnnounceNodes(IReadOnlyCollection<string> connected, IReadOnlyCollection<string> notConnected)
+    public void AnnounceNodes(IReadOnlyCollection<string> connected, IReadOnlyCollection<string> notConnected) =>
+        AnnounceNodes("", connected, notConnected);
+
+    /// <summary>As <see cref="AnnounceNodes(IReadOnlyCollection{string}, IReadOnlyCollection{string})"/>, for the nodes of the
+    /// flow source <paramref name="origin"/> (its flows' <see cref="FlowRecord.Origin"/>).</summary>
+    public void AnnounceNodes(string origin, IReadOnlyCollection<string> connected, IReadOnlyCollection<string> notConnected)
     {
-        _announced.Enqueue((connected, notConnected));
+        _announced.Enqueue((origin, connected, notConnected));
         while (_announced.Count > 64) _announced.TryDequeue(out _);
     }
 
     private void ApplyAnnounced()
     {
-        while (_announced.TryDequeue(out var change)) _reorder.Announce(change.Connected, change.NotConnected);
+        while (_announced.TryDequeue(out var change)) _reorder.Announce(change.Origin, change.Connected, change.NotConnected);
     }
 
     /// <summary>Moves event time forward (never back): flows waiting in the reorder stage up to that time go first, in order,

@@ -23,20 +23,26 @@ namespace FlowWatch.Pipeline;
 /// pipeline counts it late when it is more than the allowed lateness behind). The buffer is bounded: when it is full the
 /// oldest flow is forced out ahead of the watermark and counted; so is every flow of a node past the node bound.
 /// </para>
+/// <para>
+/// A node is known by its flow source and its name (<see cref="FlowRecord.Origin"/>, <see cref="FlowRecord.NodeName"/>):
+/// two clusters' Relays may both have a node called <c>ip-10-0-1-23.ec2.internal</c> (overlapping VPC ranges) or
+/// <c>aks-nodepool1-…-vmss000000</c>, and as one queue their flows, each in order, would interleave out of order.
+/// </para>
 /// </remarks>
 public sealed class ReorderBuffer
 {
     private readonly Action<FlowRecord> _deliver;
     private readonly long _latenessNanos;
-    private readonly Dictionary<string, NodeQueue> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Origin, string Name), NodeQueue> _nodes = new();
     private readonly PriorityQueue<NodeQueue, (long Time, long Version)> _heads = new();
     // One entry per active node, keyed by its newest stamp when the entry was made: a lower bound of the node's newest, since
     // that only grows. Only the top is brought up to date (in Watermark), so a flow costs no heap work unless its node is the
     // one holding the watermark; one entry per flow made two operations on a heap of 400k entries at 5,000 nodes.
     private readonly PriorityQueue<NodeQueue, long> _newest = new();
-    // Named nodes not heard from yet (by the name after any "cluster/"), with the event time they were named at (long.MinValue:
-    // before the first flow, that is from the stream's start).
-    private readonly Dictionary<string, long> _expected = new(StringComparer.Ordinal);
+    // Named nodes not heard from yet (by their source, null for any: Kubernetes names nodes, not sources; and by the name after
+    // any "cluster/"), with the event time they were named at (long.MinValue: before the first flow, from the stream's start).
+    private readonly Dictionary<(string? Origin, string Name), long> _expected = new();
+    private string? _lastOrigin;
     private string? _lastName;
     private NodeQueue? _lastNode;
     private long _version;
@@ -81,7 +87,7 @@ public sealed class ReorderBuffer
             _deliver(flow);
             return;
         }
-        var node = NodeOf(flow.NodeName);
+        var node = NodeOf(flow.Origin, flow.NodeName);
         if (node is null)
         {
             Forced++;
@@ -149,7 +155,7 @@ public sealed class ReorderBuffer
         return watermark;
     }
 
-    private List<string>? _expired;
+    private List<(string?, string)>? _expired;
 
     private long ExpectedHold()
     {
@@ -168,32 +174,37 @@ public sealed class ReorderBuffer
         return hold;
     }
 
-    /// <summary>Names nodes the stream carries (Kubernetes' Cilium agents): see <see cref="Announce"/>.</summary>
-    public void Expect(IEnumerable<string> nodes) => Announce(nodes, []);
+    /// <summary>Names nodes some source will carry (Kubernetes' Cilium agents, which say nothing of the source): see <see cref="Announce(string, IEnumerable{string}, IEnumerable{string})"/>.</summary>
+    public void Expect(IEnumerable<string> nodes) => Announce(null, nodes, []);
+
+    /// <summary>What the only source says of its nodes: see <see cref="Announce(string, IEnumerable{string}, IEnumerable{string})"/>.</summary>
+    public void Announce(IEnumerable<string> connected, IEnumerable<string> notConnected) => Announce("", connected, notConnected);
 
     /// <summary>
-    /// What the stream's source says of its nodes (a Relay's GetNodes; Kubernetes' Cilium agents): each node in
-    /// <paramref name="connected"/> not heard from yet holds the watermark until it speaks or the allowed lateness has passed
-    /// (see the remarks); each node in <paramref name="notConnected"/> stops holding it until it sends a flow again.
+    /// What the flow source <paramref name="origin"/> says of its nodes (a Relay's GetNodes; null: some source, as Kubernetes'
+    /// Cilium agents say): each node in <paramref name="connected"/> not heard from yet holds the watermark until it speaks or
+    /// the allowed lateness has passed (see the remarks); each node in <paramref name="notConnected"/> stops holding it until
+    /// it sends a flow again.
     /// </summary>
-    public void Announce(IEnumerable<string> connected, IEnumerable<string> notConnected)
+    public void Announce(string? origin, IEnumerable<string> connected, IEnumerable<string> notConnected)
     {
         var at = _first == long.MinValue ? long.MinValue : _frontier;
         foreach (var name in connected)
-            if (NodeNamed(name) is null && _expected.Count < MaxNodes) _expected.TryAdd(ShortName(name), at);
+            if (NodeNamed(origin, name) is null && _expected.Count < MaxNodes) _expected.TryAdd((origin, ShortName(name)), at);
         foreach (var name in notConnected)
         {
-            _expected.Remove(ShortName(name));
-            if (NodeNamed(name) is { } node) node.Gone = true;
+            _expected.Remove((origin, ShortName(name)));
+            if (NodeNamed(origin, name) is { } node) node.Gone = true;
         }
     }
 
-    private NodeQueue? NodeNamed(string name)
+    /// <summary>The queue of the node <paramref name="name"/> (or the same name after any "cluster/") of the source <paramref name="origin"/>, of any source when null.</summary>
+    private NodeQueue? NodeNamed(string? origin, string name)
     {
-        if (_nodes.TryGetValue(name, out var node)) return node;
+        if (origin is not null && _nodes.TryGetValue((origin, name), out var node)) return node;
         var shortName = ShortName(name);
         foreach (var (key, queue) in _nodes)
-            if (ShortName(key) == shortName) return queue;
+            if ((origin is null || key.Origin == origin) && ShortName(key.Name) == shortName) return queue;
         return null;
     }
 
@@ -242,15 +253,21 @@ public sealed class ReorderBuffer
         _heads.Enqueue(node, (node.HeadTime, node.HeadVersion));
     }
 
-    private NodeQueue? NodeOf(string name)
+    private NodeQueue? NodeOf(string origin, string name)
     {
-        if (ReferenceEquals(name, _lastName)) return _lastNode;
-        if (!_nodes.TryGetValue(name, out var node))
+        if (ReferenceEquals(name, _lastName) && ReferenceEquals(origin, _lastOrigin)) return _lastNode;
+        if (!_nodes.TryGetValue((origin, name), out var node))
         {
             if (_nodes.Count >= MaxNodes && !ForgetIdleNodes()) return null;
-            _nodes[name] = node = new NodeQueue();
-            if (_expected.Count > 0) _expected.Remove(ShortName(name));
+            _nodes[(origin, name)] = node = new NodeQueue();
+            if (_expected.Count > 0)
+            {
+                var shortName = ShortName(name);
+                _expected.Remove((origin, shortName));
+                _expected.Remove((null, shortName));
+            }
         }
+        _lastOrigin = origin;
         _lastName = name;
         _lastNode = node;
         return node;
@@ -260,8 +277,9 @@ public sealed class ReorderBuffer
     private bool ForgetIdleNodes()
     {
         var idleBefore = _frontier - _latenessNanos;
-        foreach (var (name, node) in _nodes)
-            if (node.Count == 0 && node.Newest < idleBefore) _nodes.Remove(name);
+        foreach (var (key, node) in _nodes)
+            if (node.Count == 0 && node.Newest < idleBefore) _nodes.Remove(key);
+        _lastOrigin = null;
         _lastName = null;
         _lastNode = null;
         RebuildNewest();

@@ -20,7 +20,30 @@ internal sealed class ShutdownChild : IAsyncDisposable
     /// <summary>Starts the CLI and waits for its /metrics; <paramref name="environment"/> sets variables of the child only.</summary>
     public static async Task<ShutdownChild> StartAsync(string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var listen = $"127.0.0.1:{RefServer.FreePort()}";
+        // The free port is found by binding and releasing it; another test's process can take it in between (seen in a
+        // clean-clone run: "address already in use"), so a child that could not listen is started again on another port.
+        for (var attempt = 1; ; attempt++)
+        {
+            var child = Start(args, environment, $"127.0.0.1:{RefServer.FreePort()}");
+            try
+            {
+                await child.WaitForMetricAsync("flowwatch_flows_total", _ => true, TimeSpan.FromSeconds(60));
+                return child;
+            }
+            catch when (attempt < 3 && child.Log.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await child.DisposeAsync();
+            }
+            catch
+            {
+                await child.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    private static ShutdownChild Start(string[] args, IReadOnlyDictionary<string, string>? environment, string listen)
+    {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(DemoProcess.CliAssembly);
         foreach (var a in args.Concat(["--listen", listen, "--progress", "1s"])) psi.ArgumentList.Add(a);
@@ -30,8 +53,6 @@ internal sealed class ShutdownChild : IAsyncDisposable
         child._process.ErrorDataReceived += (_, e) => child.Append(e.Data);
         child._process.BeginOutputReadLine();
         child._process.BeginErrorReadLine();
-        try { await child.WaitForMetricAsync("flowwatch_flows_total", _ => true, TimeSpan.FromSeconds(60)); }
-        catch { await child.DisposeAsync(); throw; }
         return child;
     }
 

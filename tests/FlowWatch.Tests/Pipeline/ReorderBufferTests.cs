@@ -11,6 +11,8 @@ public sealed class ReorderBufferTests
 
     private static FlowRecord At(string node, long ms) => new() { TimeNanos = T0 + ms * Ms, NodeName = node };
 
+    private static FlowRecord From(string origin, string node, long ms) => new() { TimeNanos = T0 + ms * Ms, NodeName = node, Origin = origin };
+
     private static (ReorderBuffer Buffer, List<FlowRecord> Out) New(int capacity = 1000, double latenessSeconds = 2)
     {
         var output = new List<FlowRecord>();
@@ -206,5 +208,52 @@ public sealed class ReorderBufferTests
         Assert.Empty(output);
         buffer.Add(At("b", 10));
         Assert.Equal([0], Times(output));
+    }
+
+    [Fact]
+    public void TwoSourcesWithANodeOfTheSameName_AreTwoQueues_SoTheLaggingOnesFlowsAreStillPutInOrder()
+    {
+        // Two clusters' Relays, each with a node called n1 (EKS names nodes by IP; VPCs may overlap): east lags 500 ms.
+        var (buffer, output) = New();
+        buffer.Add(From("west", "n1", 0));
+        buffer.Add(From("east", "n1", 0));
+        buffer.Add(From("west", "n1", 600));
+        buffer.Add(From("west", "n1", 900));
+        buffer.Add(From("east", "n1", 400));         // behind west's 600 and 900: it holds them as a node of its own
+        buffer.Add(From("east", "n1", 1000));
+        buffer.Flush();
+        Assert.Equal([0, 0, 400, 600, 900, 1000], Times(output));
+        Assert.Equal(0, buffer.OutOfOrder);
+        Assert.Equal(2, buffer.Nodes);
+    }
+
+    [Fact]
+    public void ASourcesNodeList_HoldsOnlyItsOwnNode_WhileKubernetesNamesANodeForAnySource()
+    {
+        var (buffer, output) = New();
+        buffer.Announce("east", ["n1"], []);         // east's Relay: n1 connected, not heard from yet
+        buffer.Add(From("west", "n1", 0));           // west's n1 is another node: east's n1 still holds
+        buffer.Add(From("west", "n1", 100));
+        Assert.Empty(output);
+        buffer.Add(From("east", "n1", 50));
+        Assert.Equal([0, 50], Times(output));
+
+        var (gone, goneOut) = New();
+        gone.Add(From("west", "n1", 0));
+        gone.Add(From("east", "n1", 0));
+        gone.Add(From("west", "n1", 500));
+        gone.Announce("west", [], ["n1"]);           // west's n1 gone says nothing of east's n1, which still holds west's 500
+        gone.Add(From("west", "n1", 600));
+        Assert.Equal([0, 0], Times(goneOut));
+        gone.Announce("east", [], ["n1"]);
+        gone.Add(From("west", "n1", 700));
+        Assert.Equal([0, 0, 500, 600, 700], Times(goneOut));
+
+        var (kube, kubeOut) = New();
+        kube.Expect(["n1"]);                         // Kubernetes: an agent on n1, of whichever source
+        kube.Add(From("west", "n2", 0));
+        Assert.Empty(kubeOut);
+        kube.Add(From("east", "n1", 10));
+        Assert.Equal([0], Times(kubeOut));
     }
 }
