@@ -27,7 +27,9 @@ namespace FlowWatch.Pipeline;
 public sealed class FlowPipeline : IDisposable
 {
     private readonly IReadOnlyList<IDetector> _detectors;
-    private readonly IReadOnlyList<IFlowSink> _sinks;
+    // An array, not an interface: foreach over IReadOnlyList<T> boxes an enumerator (40 B) per flow wherever the JIT
+    // cannot see one concrete list type there, as after a replay built pipelines with [] (an array) and with a List.
+    private readonly IFlowSink[] _sinks;
     private readonly IMetricFactory _metricFactory;
     private readonly Subject<FlowRecord> _flows = new();
     private readonly Subject<ClusterEvent> _cluster = new();
@@ -51,7 +53,7 @@ public sealed class FlowPipeline : IDisposable
         _farPastNanos = _time.FarPast.Ticks * 100;
         _futureNanos = _time.FutureTolerance.Ticks * 100;
         _detectors = detectors.ToList();
-        _sinks = sinks?.ToList() ?? [];
+        _sinks = sinks?.ToArray() ?? [];
         _metricFactory = metrics;
         Metrics = new PipelineMetrics(metrics);
         Book = new FindingBook(metrics);

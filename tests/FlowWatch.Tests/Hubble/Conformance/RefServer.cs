@@ -33,10 +33,20 @@ internal sealed class RefServer : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    /// <summary>Starts the server and waits (on its log, with a deadline) until it serves.</summary>
+    /// <summary>Starts the server and waits (on its log, with a deadline) until it serves; on a port of its choosing when <paramref name="listen"/> is null.</summary>
     public static async Task<RefServer> StartAsync(string? listen, params string[] args)
     {
-        listen ??= $"127.0.0.1:{FreePort()}";
+        if (listen is not null) return await StartOnceAsync(listen, args);
+        // A free port is found by binding and releasing it; another process can take it in between, so try another.
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await StartOnceAsync($"127.0.0.1:{FreePort()}", args); }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal)) { }
+        }
+    }
+
+    private static async Task<RefServer> StartOnceAsync(string listen, string[] args)
+    {
         var psi = new ProcessStartInfo(TestPaths.RefServer)
         {
             RedirectStandardOutput = true,
