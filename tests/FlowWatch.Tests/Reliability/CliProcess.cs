@@ -28,6 +28,7 @@ internal sealed class CliProcess : IAsyncDisposable
     }
 
     public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
     public Stream Stdin => _process.StandardInput.BaseStream;
     public long PeakRssBytes => Interlocked.Read(ref _peak);
 

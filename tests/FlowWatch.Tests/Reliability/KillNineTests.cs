@@ -31,6 +31,36 @@ public sealed class KillNineTests(ITestOutputHelper output) : IDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
+    /// <summary>Starts <c>flowwatch simulate</c> on a free port and waits until it accepts connections. The port is found by
+    /// binding and releasing it, and another process can take it in between; a simulator that could not listen exits, and
+    /// is started again on another port.</summary>
+    private static async Task<(CliProcess Sim, string Listen)> SimulatorAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var listen = $"127.0.0.1:{FreePort()}";
+            var sim = CliProcess.Start("simulate", "--listen", listen, "--rate", Rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "--scenario", "none");
+            var started = DateTime.UtcNow;
+            var deadline = started.AddSeconds(60);
+            while (!sim.HasExited && DateTime.UtcNow < deadline)
+            {
+                using var probe = new TcpClient();
+                try
+                {
+                    await probe.ConnectAsync(IPAddress.Loopback, int.Parse(listen[(listen.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+                    // The port answering may be the other process's: the simulator binds within its first second or two,
+                    // so one still running 3 s after its start holds the port itself.
+                    if (DateTime.UtcNow - started >= TimeSpan.FromSeconds(3) && !sim.HasExited) return (sim, listen);
+                }
+                catch (SocketException) { }
+                await Task.Delay(100);
+            }
+            var (code, stdout, stderr) = sim.HasExited ? await sim.WaitAsync(TimeSpan.FromSeconds(10)) : (0, "", "still starting");
+            await sim.DisposeAsync();
+            Assert.True(attempt < 3, $"flowwatch simulate did not serve on {listen} (exit {code}):\n{stdout}\n{stderr}");
+        }
+    }
+
     private static async Task Until(Func<Task<bool>> condition, string what, double seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
@@ -47,8 +77,8 @@ public sealed class KillNineTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task KillNine_ThenRestart_ProcessesAtMostOneCheckpointPeriodTwice_AndLosesNothing()
     {
-        var hubble = $"127.0.0.1:{FreePort()}";
-        await using var sim = CliProcess.Start("simulate", "--listen", hubble, "--rate", Rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "--scenario", "none");
+        var (sim, hubble) = await SimulatorAsync();
+        await using var _ = sim;
         var checkpoint = Path.Combine(_dir, "cp.json");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         async Task<(CliProcess Cli, Uri Api)> Watcher()
