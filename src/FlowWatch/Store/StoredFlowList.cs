@@ -50,9 +50,6 @@ internal sealed class StoredFlowList : IReadOnlyList<StoredFlow>, IDisposable
         return dropped;
     }
 
-    /// <summary>Keeps the first <paramref name="count"/> flows.</summary>
-    public void Truncate(int count) => _count = Math.Min(_count, count);
-
     public IEnumerator<StoredFlow> GetEnumerator()
     {
         for (var i = 0; i < _count; i++) yield return this[i];
