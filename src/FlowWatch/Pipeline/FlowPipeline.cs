@@ -191,11 +191,7 @@ public sealed class FlowPipeline : IDisposable
     /// Safe to call from any thread; applied on the pipeline's thread before the next flow. Bounded: past 64 pending
     /// announcements the oldest is dropped (a stuck pipeline has no use for them).
     /// </summary>
-    public void AnnounceNodes(IReadOnlyCollection<string> connected, IReadOnlyCollection<string> notConnected) =>
-        AnnounceNodes("", connected, notConnected);
-
-    /// <summary>As <see cref="AnnounceNodes(IReadOnlyCollection{string}, IReadOnlyCollection{string})"/>, for the nodes of the
-    /// flow source <paramref name="origin"/> (its flows' <see cref="FlowRecord.Origin"/>).</summary>
+    /// <param name="origin">The flow source whose nodes these are: its flows' <see cref="FlowRecord.Origin"/>.</param>
     public void AnnounceNodes(string origin, IReadOnlyCollection<string> connected, IReadOnlyCollection<string> notConnected)
     {
         _announced.Enqueue((origin, connected, notConnected));
